@@ -1,0 +1,1 @@
+"""The remedies lab: isolated hosts, databases and queues on one machine."""

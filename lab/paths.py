@@ -1,0 +1,35 @@
+"""Where the lab keeps its state. Everything lives under var/lab (gitignored)."""
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+STATE = Path(os.environ.get("REMEDIES_LAB_DIR", REPO / "var" / "lab"))
+HOSTS = STATE / "hosts"
+INVENTORY = REPO / "inventories" / "lab"
+SSH_KEY = STATE / "id_ed25519"
+SSH_PORT_BASE = int(os.environ.get("REMEDIES_LAB_SSH_PORT_BASE", "2201"))
+SQS_PORT = int(os.environ.get("REMEDIES_LAB_SQS_PORT", "4566"))
+
+# Directories each host gets privately: (name under the host dir, mount point).
+PRIVATE_DIRS = (
+    ("etc-init.d", "/etc/init.d"),
+    ("var-log", "/var/log"),
+    ("var-spool-cron", "/var/spool/cron"),
+    ("var-lib-remedies", "/var/lib/remedies"),
+    ("opt", "/opt"),
+    ("data", "/data"),
+    ("root", "/root"),
+    ("tmp", "/tmp"),
+)
+
+
+def host_dir(name):
+    return HOSTS / name
+
+
+def host_path(name, inside):
+    """Map a path inside lab host `name` to the controller's view of it."""
+    for sub, mount in PRIVATE_DIRS:
+        if inside == mount or inside.startswith(mount + "/"):
+            return host_dir(name) / sub / inside[len(mount):].lstrip("/")
+    raise ValueError(f"{inside} is not private to lab hosts")
