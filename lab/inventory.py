@@ -16,7 +16,10 @@ def write(topology, state, extra_vars, filler_group):
     for name, entry in state.items():
         for g in groups.values():
             if name in g["hosts"]:
-                g["hosts"][name] = {"ansible_port": entry["port"]}
+                hostvars = {"ansible_port": entry["port"]}
+                if topology.get(name, {}).get("permanent_daemons"):
+                    hostvars["permanent_daemons"] = topology[name]["permanent_daemons"]
+                g["hosts"][name] = hostvars
     children = dict(groups)
     for parent, kids in topology_children().items():
         children[parent] = {"children": {k: None for k in kids}}

@@ -1,0 +1,26 @@
+"""catalog.yml: every runbook problem the collection handles, by catalog id."""
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+FIELDS = ("id", "system", "symptom", "severity", "diagnose", "fix", "fix_kind")
+FIX_KINDS = ("read-only", "reversible", "destructive", "manual")
+
+
+def load_catalog(path=REPO / "catalog.yml"):
+    import yaml
+    return yaml.safe_load(Path(path).read_text())["entries"]
+
+
+def render_catalog(entries):
+    lines, system = [], None
+    for e in sorted(entries, key=lambda e: (e["system"], e["id"])):
+        if e["system"] != system:
+            system = e["system"]
+            lines.append(f"\n{system}")
+        lines.append(f"  {e['id']:<4} sev {e['severity']}  {e['fix_kind']:<11} {e['symptom']}")
+        for kind in ("diagnose", "fix"):
+            point = e.get(kind)
+            if point:
+                where = f"playbooks/{point['playbook']}" if point.get("playbook") else "(no playbook)"
+                lines.append(f"       {kind:<8} inv {point['task']:<34} {where}")
+    return "\n".join(lines).lstrip("\n")

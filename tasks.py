@@ -1,0 +1,23 @@
+"""remedies: runbooks as code. `inv --list` shows what it fixes; `inv catalog` maps it to runbooks.
+
+Exit codes: 0 nothing to do, 1 failed, 2 changed, 3 refused (guard or no
+confirmation), 4 a diagnosis needs attention. Heavy imports (Ansible,
+SQLAlchemy) happen only inside the playbooks, so listing stays fast.
+"""
+from invoke import Collection, task
+
+from remedies.cli import core, lab, permanent
+
+
+@task(help={"size": "lab hosts to boot (default: the topology's own)"})
+def demo(c, size=0):
+    """Lab up, break it (stuck uploads), then diagnose, fix and re-check it for real."""
+    lab.up(c, size=size)
+    lab.incident(c, "stuck-uploads")
+    permanent.stuck_uploads(c, yes=True)
+
+
+ns = Collection(demo, core.catalog, core.undo, core.audit, permanent.stuck_uploads)
+ns.add_collection(Collection.from_module(permanent), "permanent")
+ns.add_collection(Collection.from_module(lab), "lab")
+ns.configure({"remedies": {"inventory": "inventories/lab/hosts.yml", "state_dir": None}})
