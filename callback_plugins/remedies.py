@@ -20,7 +20,11 @@ import time
 from ansible.plugins.callback import CallbackBase
 
 KEEP = ("report", "plan", "outcome", "change_id", "refused", "attention", "msg", "rows_changed", "data",
-        "archive_path", "restarts", "health", "before", "after")
+        "archive_path", "restarts", "actions", "before", "after")
+
+
+QUIET_ACTIONS = frozenset(("include_role", "ansible.builtin.include_role", "include_tasks",
+                           "ansible.builtin.include_tasks", "set_fact", "ansible.builtin.set_fact"))
 
 
 class CallbackModule(CallbackBase):
@@ -47,6 +51,8 @@ class CallbackModule(CallbackBase):
 
     def _record(self, result, status):
         r = result._result
+        if self.task and self.task.action in QUIET_ACTIONS and status in ("ok", "skipped"):
+            return
         host = result._host.get_name()
         counts = self._host(host)
         counts[status] += 1

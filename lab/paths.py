@@ -5,7 +5,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 STATE = Path(os.environ.get("REMEDIES_LAB_DIR", REPO / "var" / "lab"))
 HOSTS = STATE / "hosts"
-INVENTORY = REPO / "inventories" / "lab"
+INVENTORY = Path(os.environ.get("REMEDIES_LAB_INVENTORY", REPO / "inventories" / "lab"))
 SSH_KEY = STATE / "id_ed25519"
 SSH_PORT_BASE = int(os.environ.get("REMEDIES_LAB_SSH_PORT_BASE", "2201"))
 SQS_PORT = int(os.environ.get("REMEDIES_LAB_SQS_PORT", "4566"))

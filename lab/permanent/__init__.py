@@ -132,7 +132,9 @@ def inventory_vars():
     return {"permanent_db_host": "127.0.0.1", "permanent_db_port": 3306, "permanent_db_name": DATABASE,
             "permanent_db_user": "remedies_ops", "permanent_db_password": secrets_file()["remedies_ops"],
             "permanent_sqs_endpoint": backends.sqs_endpoint(), "permanent_sqs_region": "us-west-2",
-            "permanent_sqs_queue_prefix": "permanent-process"}
+            "permanent_sqs_queue_prefix": "permanent-process",
+            # moto accepts any key; production uses the host's IAM role or Vault.
+            "permanent_sqs_environment": {"AWS_ACCESS_KEY_ID": "lab", "AWS_SECRET_ACCESS_KEY": "lab"}}
 
 
 # --- incidents -------------------------------------------------------------
