@@ -24,7 +24,8 @@ KEEP = ("report", "plan", "outcome", "change_id", "refused", "attention", "msg",
 
 
 QUIET_ACTIONS = frozenset(("include_role", "ansible.builtin.include_role", "include_tasks",
-                           "ansible.builtin.include_tasks", "set_fact", "ansible.builtin.set_fact"))
+                           "ansible.builtin.include_tasks", "set_fact", "ansible.builtin.set_fact",
+                           "validate_argument_spec", "ansible.builtin.validate_argument_spec"))
 
 
 class CallbackModule(CallbackBase):
@@ -73,6 +74,15 @@ class CallbackModule(CallbackBase):
             report = report.splitlines()
         for line in report or []:
             self._display.display(f"{'':26}| {line}")
+        plan = r.get("plan")
+        if isinstance(plan, dict) and "count" in plan:
+            keys = ", ".join(str(k) for k in (plan.get("keys") or [])[:12])
+            more = " ..." if plan.get("count", 0) > 12 else ""
+            self._display.display(f"{'':26}| plan: {plan['count']} row(s), max {plan.get('max_rows', '?')}, "
+                                  f"hash {str(plan.get('plan_hash', ''))[:12]}" + (f"; keys {keys}{more}" if keys else ""))
+        if r.get("change_id"):
+            self._display.display(f"{'':26}| change {r['change_id']}: {r.get('rows_changed', '?')} row(s) changed, "
+                                  f"archived; undo with: inv undo {r['change_id']}")
         if status in ("failed", "unreachable") and r.get("msg"):
             self._display.display(f"{'':26}! {r['msg']}", color="red")
         elif self.task and self.task.action in ("debug", "ansible.builtin.debug") and "msg" in r:

@@ -100,7 +100,7 @@ def deploy(name, daemons, urls):
     config = {"db": {"host": "127.0.0.1", "port": 3306, "user": "perm_app", "password": pw["perm_app"],
                      "database": DATABASE},
               "sqs": {"endpoint": backends.sqs_endpoint(), **urls},
-              "queue_dir": QUEUE_DIR, "tick_s": 0.5, "heartbeat_s": 2, "max_tasks": 8, "task_s": [0.1, 0.5],
+              "queue_dir": QUEUE_DIR, "tick_s": 0.2, "heartbeat_s": 2, "max_tasks": 12, "task_s": [0.1, 0.5],
               "convert_s": 0.5, "resubmit_after_s": 60, "high_priority_below_bytes": 5_000_000}
     _write(hp(f"{DAEMON_HOME}/index.py"), (HERE / "daemon.py").read_text())
     _write(hp(f"{DAEMON_HOME}/config.json"), json.dumps(config, indent=1), 0o640, WWW_DATA)
@@ -117,10 +117,21 @@ def start_daemons(name, daemons):
         hosts.nsenter(name, ["service", f"{d}-daemon", "start"], check=True, capture_output=True)
 
 
+def reset_daemons(name, daemons=("queue", "process", "sqs", "video")):
+    """Lab plumbing: kill whatever state the daemons are in and start them fresh."""
+    hosts.nsenter(name, ["sh", "-c", "pkill -KILL -u www-data -f daemon/index.py; rm -f /run/permanent/*.pid "
+                                     f"{DAEMON_HOME}/faults/*; true"], check=True)
+    start_daemons(name, daemons)
+
+
 def provision(topology, reset=False):
     create_database(reset=reset)
     seed()
     urls = queue_urls()
+    if reset:  # messages about records that no longer exist
+        client = sqs_client()
+        for url in urls.values():
+            client.purge_queue(QueueUrl=url)
     for name, spec in topology.items():
         daemons = spec.get("permanent_daemons") or []
         if daemons:
@@ -134,7 +145,10 @@ def inventory_vars():
             "permanent_sqs_endpoint": backends.sqs_endpoint(), "permanent_sqs_region": "us-west-2",
             "permanent_sqs_queue_prefix": "permanent-process",
             # moto accepts any key; production uses the host's IAM role or Vault.
-            "permanent_sqs_environment": {"AWS_ACCESS_KEY_ID": "lab", "AWS_SECRET_ACCESS_KEY": "lab"}}
+            "permanent_sqs_environment": {"AWS_ACCESS_KEY_ID": "lab", "AWS_SECRET_ACCESS_KEY": "lab"},
+            # Lab tasks take under a second, production ones seconds to a minute:
+            # a lab task alive for 5 s is as suspicious as a production one at 90 s.
+            "permanent_long_running_seconds": 5}
 
 
 # --- incidents -------------------------------------------------------------
@@ -180,6 +194,8 @@ def stuck_uploads(host="taskrunner1", uploads=400, orphans=25, repeat_failures=3
     records in processing, SQS fills up, and older records sit in processing
     from an earlier crash (a few of them have already failed four times)."""
     rnd = random.Random()
+    reset_daemons(host)
+    time.sleep(0.5)
     add_uploads(uploads, rnd=rnd)
     deadline = time.monotonic() + 30
     while _count("SELECT COUNT(*) FROM record WHERE status = 'status.record.needs_processing'") < 20:
@@ -214,6 +230,7 @@ def stuck_uploads(host="taskrunner1", uploads=400, orphans=25, repeat_failures=3
         for record_id in failing:
             for attempt in range(4):
                 f.write(f"2026-01-01T00:0{attempt}:00 FAILED process recordId={record_id}: cannot read file\n")
+    time.sleep(5)  # the hung tasks are now long-running by the lab's measure
     return {"uploads": uploads, "orphans": orphans, "failed_four_times": failing}
 
 

@@ -61,6 +61,7 @@ class Daemon:
     name = "?"
 
     def __init__(self):
+        self.started = time.time()
         self.ticks = 0
         self.done = 0
         self.ignore_term = False
@@ -81,9 +82,13 @@ class Daemon:
     def read_fault(self):
         path = os.path.join(FAULTS, self.name)
         try:
+            stale = os.stat(path).st_mtime < self.started  # meant for an earlier process
             fault = open(path).read().strip()
             os.unlink(path)
         except FileNotFoundError:
+            return
+        if stale:
+            err(f"ignored fault {fault!r} left for an earlier process")
             return
         err(f"fault injected: {fault}")
         if fault == "die":
@@ -174,7 +179,7 @@ class QueueDaemon(Daemon):
     def __init__(self):
         super().__init__()
         self.client = sqs()
-        self.tasks = {}  # pid -> (Popen, recordId)
+        self.tasks = {}  # pid -> (Popen, recordId, queue url, receipt handle)
         self.hang_tasks = False
 
     def hang(self):
@@ -185,11 +190,11 @@ class QueueDaemon(Daemon):
         hang_forever()
 
     def shutdown(self):
-        for proc, record_id in self.tasks.values():
+        for proc, record_id, _, _ in self.tasks.values():
             if proc.poll() is None:
                 proc.terminate()
                 err(f"FAILED process recordId={record_id}: task aborted by SIGTERM")
-        for proc, _ in self.tasks.values():
+        for proc, _, _, _ in self.tasks.values():
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -197,11 +202,13 @@ class QueueDaemon(Daemon):
 
     def reap(self):
         finished = 0
-        for pid, (proc, record_id) in list(self.tasks.items()):
+        for pid, (proc, record_id, url, receipt) in list(self.tasks.items()):
             rc = proc.poll()
             if rc is None:
                 continue
             del self.tasks[pid]
+            if rc >= 0:  # finished or failed cleanly: the message is done with
+                self.client.delete_message(QueueUrl=url, ReceiptHandle=receipt)
             if rc == 0:
                 finished += 1
             else:
@@ -217,10 +224,10 @@ class QueueDaemon(Daemon):
                                                WaitTimeSeconds=0, VisibilityTimeout=120)
             for msg in resp.get("Messages", []):
                 record_id = json.loads(msg["Body"])["recordId"]
-                argv = [sys.executable, os.path.abspath(__file__), "task", str(record_id), url,
-                        msg["ReceiptHandle"]] + (["--hang"] if self.hang_tasks else [])
+                argv = [sys.executable, os.path.abspath(__file__), "task", str(record_id)] + \
+                    (["--hang"] if self.hang_tasks else [])
                 proc = subprocess.Popen(argv)
-                self.tasks[proc.pid] = (proc, record_id)
+                self.tasks[proc.pid] = (proc, record_id, url, msg["ReceiptHandle"])
                 free -= 1
 
     def tick(self):
@@ -254,8 +261,9 @@ class VideoDaemon(Daemon):
             conn.close()
 
 
-def run_task(record_id, queue_url, receipt, hang):
-    """One task-runner task: process one record, then delete its message."""
+def run_task(record_id, hang):
+    """One task-runner task: process one record. The parent deletes the
+    message when the task exits; a killed task leaves it to reappear."""
     conn = db()
     with conn.cursor() as cur:
         cur.execute("UPDATE record SET status = %s, updatedDT = NOW() WHERE recordId = %s AND status = %s",
@@ -275,7 +283,6 @@ def run_task(record_id, queue_url, receipt, hang):
                 cur.execute("UPDATE record SET status = %s, updatedDT = NOW() WHERE recordId = %s",
                             (NEEDS_PROC, record_id))
                 conn.commit()
-                sqs().delete_message(QueueUrl=queue_url, ReceiptHandle=receipt)
                 err(f"FAILED process recordId={record_id}: cannot read {filename}")
                 return 1
             done = "status.record.needs_converting" if rtype == "type.record.video" else "status.generic.ok"
@@ -283,9 +290,7 @@ def run_task(record_id, queue_url, receipt, hang):
                         "WHERE recordId = %s", (done, record_id))
             conn.commit()
     conn.close()
-    # A message for a record already handled is a duplicate: drop it.
-    sqs().delete_message(QueueUrl=queue_url, ReceiptHandle=receipt)
-    return 0
+    return 0  # also for a duplicate message: the record was handled already
 
 
 DAEMONS = {d.name: d for d in (ProcessDaemon, SqsDaemon, QueueDaemon, VideoDaemon)}
@@ -293,5 +298,5 @@ DAEMONS = {d.name: d for d in (ProcessDaemon, SqsDaemon, QueueDaemon, VideoDaemo
 if __name__ == "__main__":
     if sys.argv[1] == "task":
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        sys.exit(run_task(int(sys.argv[2]), sys.argv[3], sys.argv[4], "--hang" in sys.argv))
+        sys.exit(run_task(int(sys.argv[2]), "--hang" in sys.argv))
     DAEMONS[sys.argv[1]]().run()
