@@ -90,7 +90,8 @@ SCHEMA = {
     ],
 }
 
-INJECTION = "x'; DROP TABLE widget; --"
+# Test modules must not import from conftest (other conftest.py files share the
+# module name), so shared helpers are handed out as fixtures at the end.
 
 
 def seed_rows():
@@ -428,3 +429,21 @@ def driver_stubs(tmp_path):
                 target.symlink_to(root / name)
         return str(only)
     return path_for
+
+
+@pytest.fixture(name='run_module')
+def run_module_fixture():
+    """run_module(module, args, check_mode=False, diff=False, env=None, tmpdir=None)."""
+    return run_module
+
+
+@pytest.fixture(name='locked_directory')
+def locked_directory_fixture():
+    """locked_directory(path): context manager making path unwritable, even for root."""
+    return locked_directory
+
+
+@pytest.fixture(scope='session')
+def repo_paths():
+    return dict(repo=REPO, library=LIBRARY, python=PYTHON, sql_root=SQL_ROOT, test_db=TEST_DB,
+                servers=SERVERS)

@@ -6,7 +6,6 @@ import stat
 import os
 
 from ansible.module_utils.remedies_audit import redact, who
-from conftest import run_module
 
 MODULE = 'remedies_audit'
 
@@ -20,7 +19,7 @@ def audit_args(path, **over):
     return args
 
 
-def test_appends_redacted_line(tmp_path):
+def test_appends_redacted_line(tmp_path, run_module):
     path = tmp_path / 'audit.jsonl'
     first = run_module(MODULE, audit_args(path), tmpdir=str(tmp_path))
     second = run_module(MODULE, audit_args(path, outcome='nothing_to_do'), tmpdir=str(tmp_path))
@@ -42,7 +41,7 @@ def test_appends_redacted_line(tmp_path):
     assert stat.S_IMODE(os.stat(str(path)).st_mode) == 0o640
 
 
-def test_check_mode_records_planned_not_changed(tmp_path):
+def test_check_mode_records_planned_not_changed(tmp_path, run_module):
     path = tmp_path / 'audit.jsonl'
     result = run_module(MODULE, audit_args(path), check_mode=True, tmpdir=str(tmp_path))
     assert result.rc == 0 and result['outcome'] == 'planned' and result['changed'] is False
@@ -50,7 +49,7 @@ def test_check_mode_records_planned_not_changed(tmp_path):
     assert record['outcome'] == 'planned' and record['check_mode'] is True
 
 
-def test_who(tmp_path):
+def test_who(tmp_path, run_module):
     path = tmp_path / 'audit.jsonl'
     run_module(MODULE, audit_args(path), env={'AWX_JOB_ID': '42', 'CI': 'true'}, tmpdir=str(tmp_path))
     run_module(MODULE, audit_args(path), env={'CI': 'true', 'GITHUB_RUN_ID': '7'}, tmpdir=str(tmp_path))
@@ -60,7 +59,7 @@ def test_who(tmp_path):
     assert who({'TOWER_JOB_ID': '9'}) == 'awx:job/9'
 
 
-def test_missing_directory_is_a_clear_failure(tmp_path):
+def test_missing_directory_is_a_clear_failure(tmp_path, run_module):
     result = run_module(MODULE, audit_args(tmp_path / 'nope' / 'audit.jsonl'), tmpdir=str(tmp_path))
     assert result.rc == 1 and result['msg'] == 'audit_log directory %s does not exist' % (tmp_path / 'nope')
 

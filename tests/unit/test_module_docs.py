@@ -8,9 +8,10 @@ import subprocess
 
 import pytest
 
-from conftest import LIBRARY, PYTHON, REPO, SERVERS, SQL_ROOT, TEST_DB
-
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+LIBRARY = os.path.join(REPO, 'library')
 MODULES = ['remedies_sql_query', 'remedies_sql_change', 'remedies_undo', 'remedies_audit']
+PYTHON = os.path.join(REPO, '.venv', 'bin', 'python')
 BIN = os.path.dirname(PYTHON)
 
 
@@ -46,11 +47,12 @@ def test_documented_options_match_argument_spec(docs, module):
     assert docs[module]['examples'].strip() and docs[module]['return']
 
 
-def test_ansible_runs_the_module_with_its_module_utils(labs, tmp_path):
+def test_ansible_runs_the_module_with_its_module_utils(labs, repo_paths):
     """A real ansible ad-hoc run: AnsiballZ must find module_utils and the module must work."""
-    server = SERVERS['postgresql']
+    server = repo_paths['servers']['postgresql']
     args = dict(dialect='postgresql', login_host=server['host'], login_port=server['port'],
-                login_user=server['username'], database=TEST_DB, sql_root=SQL_ROOT, system='labtest',
+                login_user=server['username'], database=repo_paths['test_db'],
+                sql_root=repo_paths['sql_root'], system='labtest',
                 query='status_summary')
     labs['postgresql'].reset()
     proc = subprocess.run(

@@ -8,9 +8,9 @@ import stat
 from sqlalchemy import text
 
 from ansible.module_utils.remedies_safety import from_archive
-from conftest import INJECTION
 
 MODULE = 'remedies_sql_change'
+INJECTION = "x'; DROP TABLE widget; --"
 
 
 def change_args(archive_dir, **over):

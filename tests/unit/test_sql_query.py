@@ -3,9 +3,9 @@
 
 import json
 
-from conftest import INJECTION
 
 MODULE = 'remedies_sql_query'
+INJECTION = "x'; DROP TABLE widget; --"
 
 
 def assert_intact(lab, before):
@@ -142,12 +142,11 @@ def test_unknown_database(lab):
     assert result['msg'] == 'database remedies_nope does not exist on 127.0.0.1:%s' % lab.server['port']
 
 
-def test_connection_from_environment(lab):
+def test_connection_from_environment(lab, run_module):
     args = lab.conn_args()
     env = {'REMEDIES_DB_HOST': args.pop('login_host'), 'REMEDIES_DB_PORT': str(args.pop('login_port')),
            'REMEDIES_DB_USER': args.pop('login_user'), 'REMEDIES_DB_NAME': args.pop('database')}
     args.pop('login_password', None)
-    from conftest import run_module
     result = run_module(MODULE, dict(args, query='list_by_status', params={'status': 'ok'}), env=env)
     assert result.rc == 0, result
     assert result['rowcount'] == 6

@@ -5,10 +5,9 @@ import json
 import os
 import shutil
 
-from conftest import INJECTION, locked_directory
-
 CHANGE = 'remedies_sql_change'
 UNDO = 'remedies_undo'
+INJECTION = "x'; DROP TABLE widget; --"
 
 
 def apply_change(lab, archive_dir, delete=False):
@@ -120,7 +119,7 @@ def test_undo_guards_and_validation(lab, archive_dir):
         assert lab.tables() == ['secret_table', 'widget']
 
 
-def test_undo_archive_failure_changes_nothing(lab, archive_dir, tmp_path):
+def test_undo_archive_failure_changes_nothing(lab, archive_dir, tmp_path, locked_directory):
     change_id = apply_change(lab, archive_dir)
     changed = lab.rows()
     # The undo reads the archived change but cannot write its own record.
