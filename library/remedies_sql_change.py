@@ -34,8 +34,8 @@ options:
   target:
     description:
       - Named query (C(SELECT)) returning the full rows of O(table) to change, each once.
-      - Must contain a C(WHERE) clause (no bounding predicate is refused) and must not end in
-        a line comment, as C(FOR UPDATE) is appended to lock the rows.
+      - Must contain a C(WHERE) clause (no bounding predicate is refused). C(FOR UPDATE) is
+        appended on a new line to lock the rows, so it may end in C(ORDER BY) or C(LIMIT).
     type: str
     required: true
   change:
