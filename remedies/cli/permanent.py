@@ -59,7 +59,7 @@ def restart_daemon(c, daemon=None, force=False, check=False, json=False, limit=N
 
 def _expected_rows(plan):
     """The row counts a person saw in the plan; the apply must find the same."""
-    counts = {r["task"]: r.get("plan", {}).get("count", 0) for r in plan.results if "plan" in r}
+    counts = {r["task"].split(" : ")[-1]: r["plan"].get("count", 0) for r in plan.results if "plan" in r}
     return {"permanent_requeue_expected_rows": counts.get("P6 re-queue records stuck in processing", 0),
             "permanent_reprocess_expected_rows": counts.get("P6 mark records that failed too often as reprocessing", 0)}
 
@@ -91,7 +91,7 @@ def stuck_uploads(c, check=False, yes=False, settle=20, json=False, inventory=No
     # A backlog that is draining is expected right after the fix (P2); what
     # counts is that tasks progress (P3) and the counts come down (P1).
     still = [f"{r['host']}: {r['task']}" for r in recheck.results
-             if r.get("attention") and not r["task"].split(": ")[-1].startswith("P2")]
+             if r.get("attention") and not r["task"].split(" : ")[-1].startswith("P2")]
     if still:
         runner.finish(runner.ATTENTION, as_json=json, message="still wrong after the fix: " + "; ".join(still)
                       + ". Escalate if the counts are not coming down.", extra={"recheck": recheck.results})

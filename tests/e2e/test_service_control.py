@@ -1,7 +1,7 @@
 """P4 and the service-control role against real daemons on a lab host."""
 import time
 
-from conftest import daemon_pid, inv, on_host, wait_until
+from labtools import daemon_pid, inv, on_host, wait_until
 
 HOST = "taskrunner1"
 
