@@ -93,6 +93,38 @@ def ensure_all():
     ensure_postgresql()
     ensure_redis()
     ensure_sqs()
+    ensure_admin_accounts()
+
+
+def admin_secrets():
+    """An administrative login per server for the lab and the tests, over TCP
+    with a password: a fresh Debian install allows root only on its socket."""
+    import json
+    import secrets
+    f = paths.STATE / "admin.json"
+    if not f.exists():
+        paths.STATE.mkdir(parents=True, exist_ok=True)
+        f.write_text(json.dumps({"user": "remedies_admin", "password": secrets.token_urlsafe(18)}))
+        f.chmod(0o600)
+    return json.loads(f.read_text())
+
+
+def ensure_admin_accounts():
+    a = admin_secrets()
+    mysql_root(f"""CREATE USER IF NOT EXISTS '{a["user"]}'@'127.0.0.1' IDENTIFIED BY '{a["password"]}';
+ALTER USER '{a["user"]}'@'127.0.0.1' IDENTIFIED BY '{a["password"]}';
+GRANT ALL PRIVILEGES ON *.* TO '{a["user"]}'@'127.0.0.1' WITH GRANT OPTION;""")
+    psql_postgres(f"""DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{a["user"]}') THEN
+    CREATE ROLE {a["user"]} LOGIN SUPERUSER;
+  END IF;
+END $$;
+ALTER ROLE {a["user"]} WITH LOGIN SUPERUSER PASSWORD '{a["password"]}';""")
+
+
+def psql_postgres(sql):
+    subprocess.run(["runuser", "-u", "postgres", "--", "psql", "-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres"],
+                   input=sql.encode(), check=True, cwd="/", stdout=subprocess.DEVNULL)
 
 
 def mysql_root(sql, database=None):

@@ -37,11 +37,22 @@ SYSTEM = 'labtest'
 if MODULE_UTILS not in ansible.module_utils.__path__:
     ansible.module_utils.__path__.append(MODULE_UTILS)
 
+# The lab (`python -m lab up`, run first by tests/run-all.sh) creates this
+# login on both servers; a fresh Debian allows root only on the socket.
+sys.path.insert(0, REPO)
+from lab import backends  # noqa: E402
+
+backends.ensure_mariadb()
+backends.ensure_postgresql()
+backends.ensure_admin_accounts()
+_ADMIN = backends.admin_secrets()
+
 SERVERS = {
-    'mysql': dict(drivername='mysql+pymysql', host='127.0.0.1', port=3306, username='root',
-                  password='', admin_db='mysql', name='MariaDB'),
+    'mysql': dict(drivername='mysql+pymysql', host='127.0.0.1', port=3306, username=_ADMIN['user'],
+                  password=_ADMIN['password'], admin_db='mysql', name='MariaDB'),
     'postgresql': dict(drivername='postgresql+psycopg2', host='127.0.0.1', port=5432,
-                       username='postgres', password=None, admin_db='postgres', name='PostgreSQL'),
+                       username=_ADMIN['user'], password=_ADMIN['password'], admin_db='postgres',
+                       name='PostgreSQL'),
 }
 
 # Runs one module file the way AnsiballZ would leave it: module_utils importable

@@ -146,7 +146,9 @@ def test_connection_from_environment(lab, run_module):
     args = lab.conn_args()
     env = {'REMEDIES_DB_HOST': args.pop('login_host'), 'REMEDIES_DB_PORT': str(args.pop('login_port')),
            'REMEDIES_DB_USER': args.pop('login_user'), 'REMEDIES_DB_NAME': args.pop('database')}
-    args.pop('login_password', None)
+    password = args.pop('login_password', None)
+    if password is not None:
+        env['REMEDIES_DB_PASSWORD'] = password
     result = run_module(MODULE, dict(args, query='list_by_status', params={'status': 'ok'}), env=env)
     assert result.rc == 0, result
     assert result['rowcount'] == 6
