@@ -131,6 +131,11 @@ def alive(entry):
 
 def up(names):
     """Boot every named host that is not already running; return the state."""
+    state_dir = str(paths.STATE.resolve())
+    for _, mount in paths.PRIVATE_DIRS:
+        if state_dir == mount or state_dir.startswith(mount + "/"):
+            raise RuntimeError(f"the lab's state ({state_dir}) cannot live under {mount}: every lab host "
+                               f"mounts its own {mount} over it; set REMEDIES_LAB_DIR elsewhere")
     _ensure_client_key()
     state = {n: e for n, e in load_state().items() if alive(e)}
     used = {e["port"] for e in state.values()}
