@@ -101,9 +101,9 @@ def admin_secrets():
     with a password: a fresh Debian install allows root only on its socket."""
     import json
     import secrets
-    f = paths.STATE / "admin.json"
+    f = paths.SECRETS / "admin.json"
     if not f.exists():
-        paths.STATE.mkdir(parents=True, exist_ok=True)
+        paths.SECRETS.mkdir(parents=True, exist_ok=True, mode=0o700)
         f.write_text(json.dumps({"user": "remedies_admin", "password": secrets.token_urlsafe(18)}))
         f.chmod(0o600)
     return json.loads(f.read_text())

@@ -7,6 +7,9 @@ STATE = Path(os.environ.get("REMEDIES_LAB_DIR", REPO / "var" / "lab"))
 HOSTS = STATE / "hosts"
 INVENTORY = Path(os.environ.get("REMEDIES_LAB_INVENTORY", REPO / "inventories" / "lab"))
 SSH_KEY = STATE / "id_ed25519"
+# Database logins are per machine, not per lab: the servers are shared, and a
+# second lab (a test's scratch lab, a CI clone) must not rotate them.
+SECRETS = Path(os.environ.get("REMEDIES_LAB_SECRETS_DIR", "/var/lib/remedies-lab"))
 SSH_PORT_BASE = int(os.environ.get("REMEDIES_LAB_SSH_PORT_BASE", "2201"))
 SQS_PORT = int(os.environ.get("REMEDIES_LAB_SQS_PORT", "4566"))
 

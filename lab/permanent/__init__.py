@@ -23,9 +23,9 @@ TYPES = ["type.record.image"] * 6 + ["type.record.document"] * 2 + ["type.record
 
 
 def secrets_file():
-    f = paths.STATE / "secrets.json"
+    f = paths.SECRETS / "permanent.json"
     if not f.exists():
-        paths.STATE.mkdir(parents=True, exist_ok=True)
+        paths.SECRETS.mkdir(parents=True, exist_ok=True, mode=0o700)
         f.write_text(json.dumps({"perm_app": secrets.token_urlsafe(16), "remedies_ops": secrets.token_urlsafe(16)}))
         f.chmod(0o600)
     return json.loads(f.read_text())
