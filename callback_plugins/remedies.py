@@ -52,7 +52,8 @@ class CallbackModule(CallbackBase):
 
     def _record(self, result, status):
         r = result._result
-        if self.task and self.task.action in QUIET_ACTIONS and status in ("ok", "skipped"):
+        if self.task and status in ("ok", "skipped") and (
+                self.task.action in QUIET_ACTIONS or getattr(self.task._role, "_role_name", None) == "remedies"):
             return
         host = result._host.get_name()
         counts = self._host(host)

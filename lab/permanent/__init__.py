@@ -101,7 +101,8 @@ def deploy(name, daemons, urls):
                      "database": DATABASE},
               "sqs": {"endpoint": backends.sqs_endpoint(), **urls},
               "queue_dir": QUEUE_DIR, "tick_s": 0.2, "heartbeat_s": 2, "max_tasks": 12, "task_s": [0.1, 0.5],
-              "convert_s": 0.5, "resubmit_after_s": 60, "high_priority_below_bytes": 5_000_000}
+              # The hourly re-submit cron, scaled to the lab's pace.
+              "convert_s": 0.5, "resubmit_after_s": 600, "high_priority_below_bytes": 5_000_000}
     _write(hp(f"{DAEMON_HOME}/index.py"), (HERE / "daemon.py").read_text())
     _write(hp(f"{DAEMON_HOME}/config.json"), json.dumps(config, indent=1), 0o640, WWW_DATA)
     for d in (f"{DAEMON_HOME}/faults", QUEUE_DIR, "/var/log/permanent"):
@@ -117,10 +118,14 @@ def start_daemons(name, daemons):
         hosts.nsenter(name, ["service", f"{d}-daemon", "start"], check=True, capture_output=True)
 
 
-def reset_daemons(name, daemons=("queue", "process", "sqs", "video")):
-    """Lab plumbing: kill whatever state the daemons are in and start them fresh."""
+def reset_daemons(name, daemons=("queue", "process", "sqs", "video"), clear_queue=False):
+    """Lab plumbing: a fresh host. Kill whatever state the daemons are in, forget
+    earlier restarts (the circuit breaker's memory), and start them again."""
     hosts.nsenter(name, ["sh", "-c", "pkill -KILL -u www-data -f daemon/index.py; rm -f /run/permanent/*.pid "
-                                     f"{DAEMON_HOME}/faults/*; true"], check=True)
+                                     f"{DAEMON_HOME}/faults/* /var/lib/remedies/restarts/*; true"], check=True)
+    if clear_queue:  # queue files about records a reset database no longer has
+        for stale in paths.host_path(name, QUEUE_DIR).glob("*.json"):
+            stale.unlink(missing_ok=True)
     start_daemons(name, daemons)
 
 
@@ -136,7 +141,10 @@ def provision(topology, reset=False):
         daemons = spec.get("permanent_daemons") or []
         if daemons:
             deploy(name, daemons, urls)
-            start_daemons(name, daemons)
+            if reset:
+                reset_daemons(name, daemons, clear_queue=True)
+            else:
+                start_daemons(name, daemons)
 
 
 def inventory_vars():

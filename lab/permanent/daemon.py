@@ -129,7 +129,7 @@ class ProcessDaemon(Daemon):
                             "ORDER BY recordId LIMIT 50 FOR UPDATE SKIP LOCKED")
                 fresh = cur.fetchall()
                 cur.execute("SELECT recordId, size FROM record WHERE status = %s AND updatedDT < NOW() - "
-                            "INTERVAL %s SECOND ORDER BY recordId LIMIT 50 FOR UPDATE SKIP LOCKED",
+                            "INTERVAL %s SECOND ORDER BY recordId LIMIT 20 FOR UPDATE SKIP LOCKED",
                             (NEEDS_PROC, CONFIG["resubmit_after_s"]))
                 stale = cur.fetchall()
                 for record_id, size in fresh + stale:
