@@ -34,6 +34,14 @@ def undo(c, change_id, force=False, yes=False, json=False, inventory=None):
     runner.finish(run, as_json=json)
 
 
+def _rows(record):
+    """'rows planned/changed' for SQL actions, nothing for the others."""
+    planned, changed = record.get("rows_planned"), record.get("rows_changed")
+    if planned is None and changed is None:
+        return ""
+    return f"rows {'-' if planned is None else planned}/{'-' if changed is None else changed}"
+
+
 @task(help={"lines": "how many of the latest records (default 20)", "json": HELP["json"]})
 def audit(c, lines=20, json=False):
     """X2: show the latest audit records: who did what, when, to how many rows, and the outcome."""
@@ -47,6 +55,6 @@ def audit(c, lines=20, json=False):
     for r in records:
         print(f"{r.get('ts', '?')}  {r.get('who', '?'):<14} {r.get('catalog_id') or '-':<4} "
               f"{r.get('outcome', '?'):<13} {r.get('action', '')} "
-              f"rows {r.get('rows_planned', '-')}/{r.get('rows_changed', '-')} {r.get('change_id') or ''}")
+              f"{_rows(r)} {r.get('change_id') or ''}")
     if not records:
         print(f"no audit records in {path}", file=sys.stderr)
