@@ -206,9 +206,11 @@ def stuck_uploads(host="taskrunner1", uploads=400, orphans=25, repeat_failures=3
     time.sleep(0.5)
     add_uploads(uploads, rnd=rnd)
     deadline = time.monotonic() + 30
-    while _count("SELECT COUNT(*) FROM record WHERE status = 'status.record.needs_processing'") < 20:
+    client, urls = sqs_client(), queue_urls()
+    while sum(int(client.get_queue_attributes(QueueUrl=u, AttributeNames=["ApproximateNumberOfMessages"])
+                  ["Attributes"]["ApproximateNumberOfMessages"]) for u in urls.values()) < 20:
         if time.monotonic() > deadline:
-            raise RuntimeError("uploads did not reach SQS: is process-daemon running?")
+            raise RuntimeError("uploads did not reach SQS: are process-daemon and sqs-daemon running?")
         time.sleep(0.2)
     fault(host, "queue", "hang")
     while _count("SELECT COUNT(*) FROM record WHERE status = 'status.record.processing'") == 0:

@@ -186,7 +186,9 @@ class QueueDaemon(Daemon):
         # Tasks that start now block without progress, and the loop stops
         # taking messages after handing out one more batch: "stuck".
         self.hang_tasks = True
-        self.take_messages()
+        deadline = time.monotonic() + 30
+        while not self.take_messages() and time.monotonic() < deadline:
+            time.sleep(0.2)
         hang_forever()
 
     def shutdown(self):
@@ -217,6 +219,7 @@ class QueueDaemon(Daemon):
 
     def take_messages(self):
         free = CONFIG["max_tasks"] - (0 if self.hang_tasks else len(self.tasks))
+        taken = 0
         for url in (CONFIG["sqs"]["high_priority_url"], CONFIG["sqs"]["normal_url"]):
             if free <= 0:
                 break
@@ -229,6 +232,8 @@ class QueueDaemon(Daemon):
                 proc = subprocess.Popen(argv)
                 self.tasks[proc.pid] = (proc, record_id, url, msg["ReceiptHandle"])
                 free -= 1
+                taken += 1
+        return taken
 
     def tick(self):
         finished = self.reap()
