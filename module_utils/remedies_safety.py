@@ -253,6 +253,18 @@ def base_record(params, kind, table, change_id=None):
     }
 
 
+def archive_then_commit(db, tx, archive_dir, record):
+    """Archive the images, then commit; an archive failure leaves the transaction to roll back."""
+    path = archive_or_fail(archive_dir, record)
+    try:
+        tx.commit()
+    except sa_exc.DBAPIError as exc:
+        error = db.error(exc, 'commit')
+        raise RemediesError('%s; the database rolled back, so archive %s describes a change '
+                            'that did not happen' % (error.msg, record['change_id']))
+    return path
+
+
 def archive_or_fail(archive_dir, record):
     try:
         return write_archive(archive_dir, record)
@@ -516,13 +528,7 @@ class GuardedChange(object):
                 'before': row_images(rows, table.columns),
                 'after': row_images(after_rows, table.columns),
             })
-            path = archive_or_fail(self.p['archive_dir'], record)
-            try:
-                tx.commit()
-            except sa_exc.DBAPIError as exc:
-                error = db.error(exc, 'commit')
-                raise RemediesError('%s; the database rolled back, so archive %s describes a change '
-                                    'that did not happen' % (error.msg, record['change_id']))
+            path = archive_then_commit(db, tx, self.p['archive_dir'], record)
         finally:
             rollback_quietly(tx)
         out = {
@@ -672,13 +678,7 @@ class Undo(object):
                 'before': row_images([current[k] for k in todo if k in current], table.columns),
                 'after': row_images([after[k] for k in todo if k in after], table.columns),
             })
-            path = archive_or_fail(self.p['archive_dir'], record)
-            try:
-                tx.commit()
-            except sa_exc.DBAPIError as exc:
-                error = db.error(exc, 'commit')
-                raise RemediesError('%s; the database rolled back, so archive %s describes a change '
-                                    'that did not happen' % (error.msg, record['change_id']))
+            path = archive_then_commit(db, tx, self.p['archive_dir'], record)
         finally:
             rollback_quietly(tx)
         sample = todo[:5]
