@@ -24,6 +24,7 @@ def demo(c, size=0):
 
 
 ns = Collection(demo, core.catalog, core.undo, core.audit, permanent.stuck_uploads)
-ns.add_collection(Collection.from_module(permanent), "permanent")
-ns.add_collection(Collection.from_module(lab), "lab")
+# One sub-collection per system: `inv permanent.upload-status`, `inv lab.up`, ...
+for name, module in {"permanent": permanent, "lab": lab}.items():
+    ns.add_collection(Collection.from_module(module), name)
 ns.configure({"remedies": {"inventory": "inventories/lab/hosts.yml", "state_dir": None}})

@@ -6,7 +6,7 @@ import time
 
 import yaml
 
-from lab import backends, hosts, inventory, paths
+from lab import backends, hosts, inventory, paths, systems
 from lab import permanent
 
 
@@ -24,9 +24,12 @@ def cmd_up(args):
     backends.ensure_all()
     state = hosts.up(names)
     up_hosts = time.monotonic() - started
-    if not args.hosts_only:
-        permanent.provision({n: s for n, s in topo["hosts"].items() if n in state}, reset=args.reset)
-    inventory.write(topo["hosts"], state, permanent.inventory_vars(), topo["filler_group"])
+    extra_vars = {}
+    for system in systems.SYSTEMS:
+        if not args.hosts_only:
+            system.provision({n: s for n, s in topo["hosts"].items() if n in state}, reset=args.reset)
+        extra_vars.update(system.inventory_vars())
+    inventory.write(topo["hosts"], state, extra_vars, topo["filler_group"])
     return {"hosts": len(state), "hosts_seconds": round(up_hosts, 2),
             "seconds": round(time.monotonic() - started, 2), "inventory": str(paths.INVENTORY / "hosts.yml")}
 
@@ -47,7 +50,7 @@ def cmd_status(args):
 
 
 def cmd_incident(args):
-    incidents = dict(permanent.INCIDENTS)
+    incidents = systems.incidents()
     if args.name not in incidents:
         raise SystemExit(f"unknown incident {args.name!r}; known: {', '.join(sorted(incidents))}")
     return {"incident": args.name, **incidents[args.name]()}
@@ -68,7 +71,8 @@ def main(argv=None):
     down = sub.add_parser("down", help="stop every lab host")
     down.add_argument("--all", action="store_true", help="also stop the lab's SQS server")
     sub.add_parser("status", help="what is running")
-    inc = sub.add_parser("incident", help="break the lab the way a runbook describes")
+    inc = sub.add_parser("incident", help="break the lab the way a runbook describes: "
+                         + ", ".join(sorted(systems.incidents())))
     inc.add_argument("name")
     f = sub.add_parser("fault", help="make one daemon misbehave")
     f.add_argument("host")

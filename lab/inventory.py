@@ -16,10 +16,9 @@ def write(topology, state, extra_vars, filler_group):
     for name, entry in state.items():
         for g in groups.values():
             if name in g["hosts"]:
-                hostvars = {"ansible_port": entry["port"]}
-                if topology.get(name, {}).get("permanent_daemons"):
-                    hostvars["permanent_daemons"] = topology[name]["permanent_daemons"]
-                g["hosts"][name] = hostvars
+                # Every key of a host's topology entry but `groups` is a host var.
+                spec = {k: v for k, v in topology.get(name, {}).items() if k != "groups"}
+                g["hosts"][name] = {"ansible_port": entry["port"], **spec}
     children = dict(groups)
     for parent, kids in topology_children().items():
         children[parent] = {"children": {k: None for k in kids}}

@@ -23,6 +23,8 @@ PRIVATE_DIRS = (
     ("data", "/data"),
     ("root", "/root"),
     ("tmp", "/tmp"),
+    ("etc-cron.d", "/etc/cron.d"),
+    ("home", "/home"),
 )
 
 

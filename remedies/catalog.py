@@ -1,4 +1,4 @@
-"""catalog.yml: every runbook problem the collection handles, by catalog id."""
+"""catalog/<system>.yml: every runbook problem the collection handles, by catalog id."""
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -6,9 +6,12 @@ FIELDS = ("id", "system", "symptom", "severity", "diagnose", "fix", "fix_kind")
 FIX_KINDS = ("read-only", "reversible", "destructive", "manual")
 
 
-def load_catalog(path=REPO / "catalog.yml"):
+def load_catalog(path=REPO / "catalog"):
+    """Entries of one catalog file, or of every file in a catalog folder."""
     import yaml
-    return yaml.safe_load(Path(path).read_text())["entries"]
+    path = Path(path)
+    files = sorted(path.glob("*.yml")) if path.is_dir() else [path]
+    return [e for f in files for e in yaml.safe_load(f.read_text())["entries"]]
 
 
 def render_catalog(entries):

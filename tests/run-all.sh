@@ -16,9 +16,12 @@ python -m lab up --reset
 step "pytest"
 pytest -q -p no:cacheprovider tests || status=1
 
-step "molecule (service_control role, against the lab)"
 # reset first: molecule remembers "prepared" from earlier runs on this machine
-(cd roles/service_control && molecule reset && molecule test --all) || status=1
+for scenario_dir in roles/*/molecule; do
+  role=$(basename "$(dirname "$scenario_dir")")
+  step "molecule ($role role, against the lab)"
+  (cd "roles/$role" && molecule reset && molecule test --all) || status=1
+done
 
 step "ansible-lint (production profile)"
 ansible-lint --profile production --offline || status=1

@@ -1,4 +1,4 @@
-"""catalog.yml names only tasks and playbooks that exist, by valid catalog ids."""
+"""catalog/*.yml names only tasks and playbooks that exist, by valid catalog ids."""
 import re
 from pathlib import Path
 

@@ -6,7 +6,7 @@ from invoke import task
 
 from remedies.runner import REPO, python
 
-INCIDENTS = "stuck-uploads"
+INCIDENTS = "stuck-uploads (see `python -m lab incident --help` for all)"
 
 
 def _lab(c, *args, hide=False):
