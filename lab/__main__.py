@@ -19,7 +19,7 @@ def topology():
 def cmd_up(args):
     started = time.monotonic()
     topo = topology()
-    names = list(topo["hosts"])
+    names = [n for n, spec in topo["hosts"].items() if systems.wanted(spec)]
     names += [f"node{i:02d}" for i in range(1, max(0, args.size - len(names)) + 1)]
     backends.ensure_all()
     state = hosts.up(names)
@@ -29,7 +29,8 @@ def cmd_up(args):
         if not args.hosts_only:
             system.provision({n: s for n, s in topo["hosts"].items() if n in state}, reset=args.reset)
         extra_vars.update(system.inventory_vars())
-    inventory.write(topo["hosts"], state, extra_vars, topo["filler_group"])
+    wanted = {n: spec for n, spec in topo["hosts"].items() if systems.wanted(spec)}
+    inventory.write(wanted, state, extra_vars, topo["filler_group"])
     return {"hosts": len(state), "hosts_seconds": round(up_hosts, 2),
             "seconds": round(time.monotonic() - started, 2), "inventory": str(paths.INVENTORY / "hosts.yml")}
 

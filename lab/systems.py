@@ -6,9 +6,20 @@
   INCIDENTS                   name -> function that breaks the lab the way
                               a runbook describes; returns a JSON-able dict
 """
+import os
+
 from lab import permanent
 
-SYSTEMS = [permanent]
+ALL = [permanent]
+# REMEDIES_LAB_SYSTEMS=dryad,id3c boots only those systems' hosts and daemons
+# (a second worktree's lab must not run another Permanent against the shared databases).
+_ONLY = {s for s in os.environ.get("REMEDIES_LAB_SYSTEMS", "").split(",") if s}
+SYSTEMS = [s for s in ALL if not _ONLY or s.__name__.rsplit(".", 1)[-1] in _ONLY]
+
+
+def wanted(spec):
+    """Does this topology host belong to a system the lab runs?"""
+    return not _ONLY or spec.get("lab_system") in _ONLY
 
 
 def incidents():
