@@ -94,6 +94,32 @@ options:
       - Folder of the append-only change archive; created (mode 0750) if missing.
     type: path
     required: true
+  batch_size:
+    description:
+      - Batched mode. Apply the change in keyset batches of at most this many rows, each
+        locked, changed, archived as C(<run_id>-b<n>.json) and committed on its own, so a
+        run killed at any point loses no row and a re-run finishes the job.
+      - The target must bind C(:after_key) (NULL first, then the last key of the previous
+        batch) and end with C(ORDER BY <key_column> LIMIT :batch_size); both are bound by
+        the module. O(max_rows) then bounds the whole run, and the plan counts every row
+        the run would change.
+      - Must not exceed O(max_rows). Without it the module changes everything in one
+        transaction, as before.
+    type: int
+  max_batches:
+    description:
+      - Batched mode. Stop after this many batches; C(finished) is false and a re-run goes on.
+    type: int
+  max_seconds:
+    description:
+      - Batched mode. Start no new batch after this many seconds.
+    type: int
+  skip_locked:
+    description:
+      - Batched mode. Lock batches with C(FOR UPDATE SKIP LOCKED), so rows a live worker
+        holds are left for the next run instead of waited for.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -198,6 +224,31 @@ kind:
   description: C(update) or C(delete).
   returned: changed
   type: str
+run_id:
+  description: Batched mode. Id of the run; its batches are archived as C(<run_id>-b<n>).
+  returned: batched mode, applied
+  type: str
+change_ids:
+  description: Batched mode. The archived change id of every committed batch, for M(remedies_undo).
+  returned: batched mode, applied
+  type: list
+  elements: str
+finished:
+  description: Batched mode. False when O(max_batches) or O(max_seconds) stopped the run early.
+  returned: batched mode, applied
+  type: bool
+batches:
+  description: Batched mode. Batches committed.
+  returned: batched mode, applied
+  type: int
+rows_per_second:
+  description: Batched mode. Rows changed per second of the run.
+  returned: batched mode, applied
+  type: float
+statement_ms:
+  description: Batched mode. Count, maximum and 99th percentile of the lock, change and commit times.
+  returned: batched mode, applied
+  type: dict
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -209,7 +260,7 @@ from ansible.module_utils.remedies_db import (
     require_drivers,
     validate_common,
 )
-from ansible.module_utils.remedies_safety import GuardedChange
+from ansible.module_utils.remedies_safety import BatchedChange, GuardedChange
 
 
 def build_argument_spec():
@@ -225,6 +276,10 @@ def build_argument_spec():
         sample_size=dict(type='int', default=5),
         kind=dict(type='str', choices=['update', 'delete']),
         archive_dir=dict(type='path', required=True),
+        batch_size=dict(type='int'),
+        max_batches=dict(type='int'),
+        max_seconds=dict(type='int'),
+        skip_locked=dict(type='bool', default=False),
     )
     spec.update(db_argument_spec())
     return spec
@@ -233,7 +288,13 @@ def build_argument_spec():
 def run_change(module):
     p = module.params
     validate_common(p)
-    change = GuardedChange(p)
+    if p.get('batch_size') is None:
+        for name in ('max_batches', 'max_seconds'):
+            if p.get(name) is not None:
+                raise RemediesError('%s needs batch_size (batched mode)' % name)
+        if p.get('skip_locked'):
+            raise RemediesError('skip_locked needs batch_size (batched mode)')
+    change = GuardedChange(p) if p.get('batch_size') is None else BatchedChange(p)
     with Database(p) as db:
         change.bind(db)
         plan = change.plan()
@@ -243,6 +304,8 @@ def run_change(module):
         if module.check_mode:
             result = {'changed': True, 'outcome': 'planned', 'plan': plan,
                       'msg': "would %s %d rows of %s" % (change.kind, plan['count'], p['table'])}
+            if 'batches' in plan:
+                result['msg'] += ' in %d batches of at most %d' % (plan['batches'], plan['batch_size'])
             if module._diff:
                 result['diff'] = change.check_mode_diff(plan)
             return result

@@ -727,3 +727,193 @@ class Undo(object):
         if result.rowcount != 1:
             raise refuse('guard: %s touched %d rows instead of 1; rolled back, nothing changed'
                          % (what, result.rowcount))
+
+
+# ---------------------------------------------------------------------------
+# Batched change: the same guarded change, in bounded, resumable batches
+# ---------------------------------------------------------------------------
+
+BATCH_BINDS = ('batch_size', 'after_key')
+
+
+class BatchedChange(GuardedChange):
+    """A guarded change applied in keyset batches, each its own transaction and archive.
+
+    The target binds ``:after_key`` (NULL for the first batch, then the last key of the
+    previous batch) and ``:batch_size``, and orders by the key column, e.g.::
+
+        SELECT * FROM t WHERE <predicate>
+          AND (:after_key IS NULL OR id > :after_key)
+        ORDER BY id LIMIT :batch_size
+
+    Each batch locks its rows (optionally SKIP LOCKED), runs the change for exactly those
+    keys, writes ``<run_id>-b<n>.json`` and commits. A batch killed at any point either
+    committed after its archive was complete, or rolled back; a re-run picks up the rows
+    that are left. ``max_rows`` bounds the whole run.
+    """
+
+    def __init__(self, params):
+        for name in BATCH_BINDS:
+            if name in (params.get('params') or {}):
+                raise RemediesError("param '%s' is reserved: the module binds it itself in batched mode" % name)
+        super(BatchedChange, self).__init__(params)
+        self.batch_size = params.get('batch_size')
+        if self.batch_size is None or self.batch_size < 1:
+            raise RemediesError('batch_size must be a positive integer')
+        if self.batch_size > params['max_rows']:
+            raise RemediesError('batch_size (%d) must not exceed max_rows (%d)' % (self.batch_size, params['max_rows']))
+        for name in ('max_batches', 'max_seconds'):
+            if params.get(name) is not None and params[name] < 1:
+                raise RemediesError('%s must be a positive integer' % name)
+        missing = [b for b in BATCH_BINDS if b not in self.target.binds]
+        if missing:
+            raise RemediesError("target '%s' must bind %s in batched mode (keyset: key > :after_key "
+                                "ORDER BY key LIMIT :batch_size)" % (self.target.name, ', '.join(':' + m for m in missing)))
+
+    def bind(self, db):
+        super(BatchedChange, self).bind(db)
+        key = re.escape(self.table.key_column)
+        flags = re.IGNORECASE if db.dialect == 'mysql' else 0
+        if not re.search(r'ORDER\s+BY\s+(?:\w+\.)?[`"]?\b%s\b[`"]?(\s+ASC)?\s+LIMIT\s+:batch_size\b' % key,
+                         self.target.structure, flags | re.IGNORECASE):
+            raise refuse("target '%s' must end with 'ORDER BY %s LIMIT :batch_size' in batched mode"
+                         % (self.target.name, self.table.key_column))
+
+    def _values(self, after_key, limit):
+        return bind_values(self.target, self.params, provided={'after_key': after_key, 'batch_size': limit})
+
+    def _run_hash(self, total, keys):
+        return plan_hash(self.p['system'], self.target.name, self.change.name, keys,
+                         dict(self.params, remedies_total=total, remedies_batch_size=self.batch_size))
+
+    def plan(self):
+        db, target, max_rows = self.db, self.target, self.p['max_rows']
+        tx = db.begin_read_only(snapshot=True)
+        try:
+            everything = self._values(None, max_rows + 1)
+            count = db.run(target.statement(everything, wrap_count=True), everything,
+                           "target '%s' (count)" % target.name).scalar()
+            if count > max_rows:
+                raise refuse('guard: %d rows exceed max_rows %d' % (count, max_rows),
+                             plan={'count': count, 'max_rows': max_rows})
+            first = self._values(None, self.batch_size)
+            rows = self.table.rows(db.run(target.statement(first), first, "target '%s'" % target.name),
+                                   "target '%s'" % target.name)
+        finally:
+            rollback_quietly(tx)
+        rows.sort(key=lambda r: _sort_key(r[self.table.key_column]))
+        keys = self._keys(rows, "target '%s'" % target.name)
+        plan = {
+            'count': count,
+            'sample': json_safe(rows[:self.p['sample_size']]),
+            'keys': json_safe(keys[:KEYS_SHOWN]),
+            'plan_hash': self._run_hash(count, keys),
+            'max_rows': max_rows,
+            'batch_size': self.batch_size,
+            'batches': -(-count // self.batch_size),
+        }
+        self.planned_rows = rows
+        if plan['count']:
+            self._check_expected(plan['count'], plan['plan_hash'], plan)
+        return plan
+
+    def apply(self, plan):
+        import time
+        db, target, change, table = self.db, self.target, self.change, self.table
+        ensure_archive_dir(self.p['archive_dir'])
+        run_id = new_change_id()
+        suffix = 'FOR UPDATE SKIP LOCKED' if self.p.get('skip_locked') else 'FOR UPDATE'
+        started = time.monotonic()
+        after, total, change_ids, stopped, statement_ms = None, 0, [], None, []
+        sample_before, sample_after = [], []
+        while True:
+            if self.p.get('max_batches') and len(change_ids) >= self.p['max_batches']:
+                stopped = 'max_batches'
+                break
+            if self.p.get('max_seconds') and time.monotonic() - started >= self.p['max_seconds']:
+                stopped = 'max_seconds'
+                break
+            values = self._values(after, self.batch_size)
+            tx = db.begin()
+            try:
+                t0 = time.monotonic()
+                rows = table.rows(db.run(target.statement(values, suffix=suffix), values,
+                                         "target '%s' (lock batch)" % target.name), "target '%s'" % target.name)
+                statement_ms.append((time.monotonic() - t0) * 1000.0)
+                if not rows:
+                    break
+                rows.sort(key=lambda r: _sort_key(r[table.key_column]))
+                keys = self._keys(rows, "target '%s'" % target.name)
+                done = {'rows_changed': total, 'change_ids': change_ids, 'run_id': run_id,
+                        'changed': bool(total), 'plan': plan}
+                if len(keys) > self.batch_size:
+                    raise refuse("guard: target '%s' returned %d rows for a batch of %d; rolled back this batch"
+                                 % (target.name, len(keys), self.batch_size), **done)
+                if total + len(keys) > self.p['max_rows']:
+                    raise refuse('guard: the next batch would take the run past max_rows %d; stopped after '
+                                 '%d rows in %d batches (archived, run %s)'
+                                 % (self.p['max_rows'], total, len(change_ids), run_id), **done)
+                change_values = bind_values(change, self.params, provided={'keys': keys})
+                t0 = time.monotonic()
+                result = db.run(change.statement(change_values), change_values, "change '%s'" % change.name)
+                statement_ms.append((time.monotonic() - t0) * 1000.0)
+                if result.rowcount != len(keys):
+                    raise refuse("guard: change '%s' touched %d rows but %d were locked; rolled back this batch"
+                                 % (change.name, result.rowcount, len(keys)), **done)
+                after_rows = table.by_key(keys, "change '%s' (after images)" % change.name) \
+                    if self.kind == 'update' else {}
+                change_id = '%s-b%05d' % (run_id, len(change_ids) + 1)
+                record = base_record(self.p, self.kind, table, change_id=change_id)
+                record.update({
+                    'target': target.name,
+                    'change': change.name,
+                    'params': redact(json_safe(dict(self.params, after_key=after, batch_size=self.batch_size))),
+                    'plan_hash': self._hash(keys),
+                    'row_count': len(keys),
+                    'keys': [to_archive(k) for k in keys],
+                    'before': row_images(rows, table.columns),
+                    'after': row_images([after_rows[k] for k in keys if k in after_rows], table.columns),
+                    'run_id': run_id,
+                })
+                t0 = time.monotonic()
+                archive_then_commit(db, tx, self.p['archive_dir'], record)
+                statement_ms.append((time.monotonic() - t0) * 1000.0)
+            finally:
+                rollback_quietly(tx)
+            if not sample_before:
+                sample_before = rows[:self.p['sample_size']]
+                sample_after = [after_rows[k] for k in keys[:self.p['sample_size']] if k in after_rows]
+            total += len(keys)
+            change_ids.append(change_id)
+            after = keys[-1]
+            if len(keys) < self.batch_size:
+                break
+        elapsed = time.monotonic() - started
+        verb = 'updated' if self.kind == 'update' else 'deleted'
+        msg = '%s %d rows of %s in %d batches of at most %d (run %s, %.1f s)' % (
+            verb, total, table.name, len(change_ids), self.batch_size, run_id, elapsed)
+        if stopped:
+            msg += '; stopped at %s: run it again to finish' % stopped
+        ordered = sorted(statement_ms)
+        out = {
+            'changed': total > 0,
+            'outcome': 'changed' if total else 'nothing_to_do',
+            'msg': msg,
+            'run_id': run_id,
+            'change_ids': change_ids,
+            'rows_changed': total,
+            'kind': self.kind,
+            'plan': plan,
+            'finished': stopped is None,
+            'batches': len(change_ids),
+            'seconds': round(elapsed, 3),
+            'rows_per_second': round(total / elapsed, 1) if elapsed > 0 else None,
+            'statement_ms': {
+                'count': len(ordered),
+                'max': round(ordered[-1], 2) if ordered else 0,
+                'p99': round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2) if ordered else 0,
+            },
+        }
+        out['_diff'] = _diff(sample_before, sample_after, 'before (%d sample rows)' % len(sample_before),
+                             'after run %s' % run_id)
+        return out
