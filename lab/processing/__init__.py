@@ -216,9 +216,10 @@ def orphans(killed_batch=True, synthetic=40, max_retries=3, hours_ago=3):
         hosts.nsenter(name, ["sh", "-c", f"pkill -KILL -f {HOME}/[w]orker.py; true"], check=True)
         out.update(killed_worker=instance,
                    killed_batch=_execute("UPDATE processing_queue SET claimed_at = claimed_at - make_interval(hours => %s), "
-                                         "updated_at = updated_at - make_interval(hours => %s) "
+                                         "updated_at = updated_at - make_interval(hours => %s), "
+                                         "created_at = created_at - make_interval(hours => %s) "
                                          "WHERE status = 'processing' AND flow_instance_id = %s",
-                                         (hours_ago, hours_ago, instance)))
+                                         (hours_ago, hours_ago, hours_ago, instance)))
         # The rest of the slow records would slow the other workers down for minutes.
         _execute("UPDATE processing_queue SET payload = payload - 'work_ms' WHERE id = ANY(%s) AND status = 'pending'",
                  (ids,))
