@@ -20,7 +20,9 @@ import time
 from ansible.plugins.callback import CallbackBase
 
 KEEP = ("report", "plan", "outcome", "change_id", "refused", "attention", "msg", "rows_changed", "data",
-        "archive_path", "restarts", "actions", "before", "after")
+        "archive_path", "restarts", "actions", "before", "after",
+        # batched changes (remedies_sql_change batch_size)
+        "run_id", "change_ids", "batches", "finished", "rows_per_second", "statement_ms")
 
 
 QUIET_ACTIONS = frozenset(("include_role", "ansible.builtin.include_role", "include_tasks",
@@ -84,6 +86,10 @@ class CallbackModule(CallbackBase):
         if r.get("change_id"):
             self._display.display(f"{'':26}| change {r['change_id']}: {r.get('rows_changed', '?')} row(s) changed, "
                                   f"archived; undo with: inv undo {r['change_id']}")
+        if r.get("run_id") and r.get("batches") is not None:
+            self._display.display(f"{'':26}| run {r['run_id']}: {r.get('rows_changed', 0)} row(s) in {r['batches']} "
+                                  f"archived batch(es), {r.get('rows_per_second') or 0} rows/s"
+                                  + ("" if r.get("finished", True) else "; stopped early, run again to finish"))
         if status in ("failed", "unreachable") and r.get("msg"):
             self._display.display(f"{'':26}! {r['msg']}", color="red")
         elif self.task and self.task.action in ("debug", "ansible.builtin.debug") and "msg" in r:
