@@ -25,6 +25,13 @@ def _number(json, name, value, minimum, whole=False):
     return int(number) if whole else number
 
 
+def _hours(json, name, value):
+    hours = _number(json, name, value, float("-inf"))
+    if hours <= 0:
+        _bad(json, f"{name} must be a positive number of hours, not {value!r}")
+    return hours
+
+
 def _window(json, yes, **windows):
     """Hours windows over a year scan the whole history: ask first."""
     long = {k: v for k, v in windows.items() if v > YEAR_HOURS}
@@ -44,10 +51,7 @@ def _maintenance_common(json, timeout_hours=None, max_retries=None, batch_size=1
     if extra["processing_batch_size"] > 10000:
         _bad(json, f"batch size must be at most 10000, not {batch_size}")
     if timeout_hours is not None:
-        hours = _number(json, "timeout", timeout_hours, 0)
-        if hours <= 0:
-            _bad(json, f"timeout must be a positive number of hours, not {timeout_hours!r}")
-        extra["processing_orphaned_timeout_hours"] = hours
+        extra["processing_orphaned_timeout_hours"] = _hours(json, "timeout", timeout_hours)
     if max_retries is not None:
         extra["processing_max_retries"] = _number(json, "max retries", max_retries, 1, whole=True)
     if max_rows is not None:
@@ -75,8 +79,8 @@ def _maintain(c, playbook, extra, expect, apply, yes, json, inventory):
                  timeout_hours="processing for longer than this is orphaned (default 2)"))
 def health(c, window_hours=1, timeout_hours=2, json=False, inventory=None, yes=False):
     """Q1/Q8: is the queue healthy? Counts by status, orphans, rates, workers; alert level warning/critical/emergency."""
-    extra = {"processing_health_window_hours": _number(json, "window", window_hours, 0.001),
-             "processing_orphaned_timeout_hours": _number(json, "timeout", timeout_hours, 0.001)}
+    extra = {"processing_health_window_hours": _hours(json, "window", window_hours),
+             "processing_orphaned_timeout_hours": _hours(json, "timeout", timeout_hours)}
     extra.update(_window(json, yes, window=extra["processing_health_window_hours"],
                          timeout=extra["processing_orphaned_timeout_hours"]))
     play(c, "processing_queue_health.yml", extra, json=json, inventory_path=inventory)
@@ -85,7 +89,7 @@ def health(c, window_hours=1, timeout_hours=2, json=False, inventory=None, yes=F
 @task(help=helps("json", "inventory", "yes", timeout_hours="processing for longer than this is orphaned (default 2)"))
 def diagnose(c, timeout_hours=2, json=False, inventory=None, yes=False):
     """Q2: issues found: orphaned records, suspicious claims per worker, integrity, missing indexes."""
-    hours = _number(json, "timeout", timeout_hours, 0.001)
+    hours = _hours(json, "timeout", timeout_hours)
     extra = {"processing_orphaned_timeout_hours": hours, **_window(json, yes, timeout=hours)}
     play(c, "processing_diagnostics.yml", extra, json=json, inventory_path=inventory)
 
@@ -100,7 +104,7 @@ def integrity(c, json=False, inventory=None):
                  top="how many top errors (default 10)"))
 def performance(c, window_hours=24, top=10, json=False, inventory=None, yes=False):
     """Q3: failing or slow? Success rate, rate per hour, processing time, top errors, per flow."""
-    hours = _number(json, "window", window_hours, 0.001)
+    hours = _hours(json, "window", window_hours)
     extra = {"processing_performance_window_hours": hours, "processing_top_errors": _number(json, "top", top, 1, True)}
     extra.update(_window(json, yes, window=hours))
     play(c, "processing_performance.yml", extra, json=json, inventory_path=inventory)
