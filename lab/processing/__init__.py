@@ -220,9 +220,9 @@ def orphans(killed_batch=True, synthetic=40, max_retries=3, hours_ago=3):
                                          "created_at = created_at - make_interval(hours => %s) "
                                          "WHERE status = 'processing' AND flow_instance_id = %s",
                                          (hours_ago, hours_ago, hours_ago, instance)))
-        # The rest of the slow records would slow the other workers down for minutes.
-        _execute("UPDATE processing_queue SET payload = payload - 'work_ms' WHERE id = ANY(%s) AND status = 'pending'",
-                 (ids,))
+        # The slow records would slow the workers down for minutes once re-queued.
+        _execute("UPDATE processing_queue SET payload = payload - 'work_ms' WHERE id = ANY(%s) "
+                 "AND (status = 'pending' OR flow_instance_id = %s)", (ids, instance))
         start_worker(name)
     if synthetic:
         rows = _execute(
