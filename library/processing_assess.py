@@ -12,9 +12,9 @@ description:
   - C(health) (Q1, Q8) compares the queue figures with the runbook's thresholds and maps them
     to the alert levels C(ok), C(warning), C(critical) and C(emergency) (database
     unreachable, no worker running, data corruption).
-  - C(diagnostics) (Q2, Q11) lists the issues found: orphaned records, suspicious claim
+  - C(diagnostics) (Q2, Q11) lists the issues found (orphaned records, suspicious claim
     patterns per flow_instance_id, rows that contradict their status, records processed
-    twice, and recommended indexes that are missing.
+    twice, and recommended indexes that are missing).
   - C(performance) (Q3) summarises success rate, processing rate, processing time, top errors
     and per-flow figures, with recommendations.
   - C(database) (Q7) reports response time and connection pool utilisation from the
