@@ -247,7 +247,7 @@ def test_emergency_stop_then_gradual_restart(pq, state_dir):
     assert q(pq, "SELECT count(*) FROM processing_queue WHERE status = 'processing'")[0][0] == 0
     stopped_at = q(pq, "SELECT now()")[0][0]
 
-    code, doc, err = inv("processing.gradual-restart", "--yes", "--observe", "3", "--json", state_dir=state_dir)
+    code, doc, err = inv("processing.gradual-restart", "--yes", "--observe", "1", "--json", state_dir=state_dir)
     assert code == 2, err
     assert all(on_host(h, "service processing-worker status").returncode == 0 for h in WORKERS)
     assert all(on_host(h, "test ! -e /opt/processing/batch_size").returncode == 0 for h in WORKERS)
