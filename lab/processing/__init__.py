@@ -42,7 +42,8 @@ def connect(user=OPS_ROLE, autocommit=True):
 
 def psql(sql, database="postgres"):
     subprocess.run(["runuser", "-u", "postgres", "--", "psql", "-q", "-v", "ON_ERROR_STOP=1", "-d", database],
-                   input=sql.encode(), check=True, cwd="/", stdout=subprocess.DEVNULL)
+                   input=sql.encode(), check=True, cwd="/", stdout=subprocess.DEVNULL,
+                   env=dict(os.environ, PGOPTIONS="-c client_min_messages=warning"))
 
 
 def create_database(reset=False):
