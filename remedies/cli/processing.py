@@ -68,11 +68,32 @@ def _expected(names):
 
 
 def _maintain(c, playbook, extra, expect, apply, yes, json, inventory):
+    """Plan, confirm, apply; a run stopped by max seconds is continued, with a
+    progress line per chunk, until every batch is done."""
+    import sys
     if not apply:
         play(c, playbook, extra, check=True, json=json, inventory_path=inventory)
     _, run = plan_then_apply(c, playbook, extra, json, None, inventory, yes, expect=expect)
-    runs = [r for r in run.results if r.get("data") is None and r.get("outcome") == "changed"]
-    runner.finish(run, as_json=json, extra={"runs": [r.get("msg") for r in runs]})
+    runs, code = [run], run.code
+    while run.code == runner.CHANGED and any(r.get("finished") is False for r in run.results):
+        done = sum(r.get("rows_changed", 0) for one in runs for r in one.results if r.get("run_id"))
+        print(f"progress: {done} rows changed so far, in archived batches; continuing ...", file=sys.stderr, flush=True)
+        # The confirmed plan is being worked through: the rows left are fewer than planned.
+        run = runner.run_playbook(c, playbook, extra, check=False, as_json=json,
+                                  inventory=inventory or c.config.get("remedies", {}).get("inventory"))
+        runs.append(run)
+        if run.code not in (runner.OK, runner.CHANGED):
+            code = run.code
+            break
+    batched = [r for one in runs for r in one.results if r.get("run_id")]
+    summary = {"runs": [{"task": r["task"], "run_id": r["run_id"], "rows_changed": r.get("rows_changed", 0),
+                         "batches": r.get("batches"), "rows_per_second": r.get("rows_per_second")} for r in batched],
+               "rows_changed": sum(r.get("rows_changed", 0) for r in batched)}
+    if json:
+        runner.finish(code, as_json=True, extra=dict(summary, hosts=run.hosts,
+                                                     results=[r for one in runs for r in one.results]))
+    runner.finish(code, message=f"{summary['rows_changed']} rows changed in {len(batched)} archived run(s); "
+                                f"undo with: inv processing.undo-run <run_id>" if batched else None)
 
 
 @task(help=helps("json", "inventory", "yes", window_hours="success and processing rates over this many hours (default 1)",
@@ -113,9 +134,9 @@ def performance(c, window_hours=24, top=10, json=False, inventory=None, yes=Fals
 @task(help=helps("json", "inventory", "yes", timeout_hours="processing for longer than this is orphaned (default 2)",
                  max_retries="an orphan on its last attempt goes to failed (default 3)",
                  batch_size="rows per archived batch (default 1000)", max_rows="refuse more rows than this (default 100000)",
-                 max_seconds="start no batch after this many seconds; re-run to finish (default: no limit)",
+                 max_seconds="work in chunks of this many seconds, with progress between them (default 30; 0: one go)",
                  apply="change the rows after showing the plan (default: plan only)"))
-def cleanup_orphaned(c, timeout_hours=2, max_retries=3, batch_size=1000, max_rows=100000, max_seconds=0,
+def cleanup_orphaned(c, timeout_hours=2, max_retries=3, batch_size=1000, max_rows=100000, max_seconds=30,
                      apply=False, yes=False, json=False, inventory=None):
     """Q4: records stuck in processing? Orphans back to pending, or failed past max retries. Plan by default."""
     extra = _maintenance_common(json, timeout_hours, max_retries, batch_size, max_rows, max_seconds)
@@ -127,9 +148,9 @@ def cleanup_orphaned(c, timeout_hours=2, max_retries=3, batch_size=1000, max_row
 
 @task(help=helps("json", "inventory", "yes", max_retries="reset failed records with retry_count below this (default 3)",
                  batch_size="rows per archived batch (default 1000)", max_rows="refuse more rows than this (default 100000)",
-                 max_seconds="start no batch after this many seconds; re-run to finish (default: no limit)",
+                 max_seconds="work in chunks of this many seconds, with progress between them (default 30; 0: one go)",
                  apply="change the rows after showing the plan (default: plan only)"))
-def reset_failed(c, max_retries=3, batch_size=1000, max_rows=100000, max_seconds=0, apply=False, yes=False,
+def reset_failed(c, max_retries=3, batch_size=1000, max_rows=100000, max_seconds=30, apply=False, yes=False,
                  json=False, inventory=None):
     """Q5: failed records worth another try? Back to pending when retry_count < max. Plan by default."""
     extra = _maintenance_common(json, None, max_retries, batch_size, max_rows, max_seconds)
@@ -143,10 +164,10 @@ def reset_failed(c, max_retries=3, batch_size=1000, max_rows=100000, max_seconds
     completed_days="delete completed records older than this (default 30)",
     failed_days="delete failed records older than this (default 7) ...", min_retries="... with retry_count at least this (default 5)",
     batch_size="rows per archived batch (default 1000)", max_rows="refuse more rows than this (default 10000000)",
-    max_seconds="start no batch after this many seconds; re-run to finish (default: no limit)",
+    max_seconds="work in chunks of this many seconds, with progress between them (default 30; 0: one go)",
     apply="delete after showing the plan (default: plan only)"))
 def cleanup_history(c, status=None, completed_days=30, failed_days=7, min_retries=5, batch_size=1000,
-                    max_rows=10000000, max_seconds=0, apply=False, yes=False, json=False, inventory=None):
+                    max_rows=10000000, max_seconds=30, apply=False, yes=False, json=False, inventory=None):
     """Q6: queue table growing? Delete old history in archived, resumable batches. Plan by default."""
     statuses = status or list(STATUSES)
     unknown = sorted(set(statuses) - set(STATUSES))
