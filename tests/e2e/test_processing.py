@@ -124,7 +124,7 @@ def test_maintenance_beside_three_live_workers(pq, state_dir):
     lab("incident", "processing-failure-wave")
     eligible = {r[0] for r in q(pq, f"SELECT id FROM processing_queue WHERE {ELIGIBLE}")}
     kept_history = {r[0] for r in q(pq, f"SELECT id FROM processing_queue WHERE NOT ({ELIGIBLE})")}
-    backlog = pq.add_pending(4000, work_ms=5)
+    backlog = pq.add_pending(2500, work_ms=5)
     started = q(pq, "SELECT now()")[0][0]
     # A row a worker (or anyone) holds is skipped, not waited for.
     held = pq.connect(autocommit=False)
@@ -178,13 +178,15 @@ def test_history_cleanup_survives_sigkill_and_undo_restores(pq, state_dir):
     lab("incident", "processing-history")
     eligible = {r[0] for r in q(pq, f"SELECT id FROM processing_queue WHERE {ELIGIBLE}")}
     before = table_digest(pq)
-    env = dict(os.environ, REMEDIES_STATE_DIR=str(state_dir))
-    argv = [str(BIN / "inv"), "processing.cleanup-history", "--apply", "--yes", "--batch-size", "150"]
+    env = dict(os.environ, REMEDIES_STATE_DIR=str(state_dir), ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
+    # The playbook as cron or AWX runs it (no plan step), in batches of 250 rows.
+    argv = [str(BIN / "ansible-playbook"), "playbooks/processing_cleanup_history.yml",
+            "-e", "processing_batch_size=250"]
     for kill_after in (1, len(archives(state_dir)) + 3, None):
         proc = subprocess.Popen(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
         if kill_after is None:
-            assert proc.wait(timeout=300) == 2
+            assert proc.wait(timeout=300) == 0
             break
         target = len(archives(state_dir)) + kill_after
         deadline = time.monotonic() + 60
@@ -273,3 +275,26 @@ def test_database_health_and_capacity(pq, state_dir):
     m = cap["metrics"]
     assert m["pending_records"] > 0 and m["containers_needed"] >= 1
     assert m["containers_needed"] == -(-m["pending_records"] // (m["batch_size"] * m["target_processing_rate"]))
+
+
+def test_maintenance_gives_up_on_a_locked_table_within_its_lock_timeout(pq, state_dir):
+    """Every maintenance statement runs under lock_timeout: a table someone holds
+    exclusively makes the run fail fast, changing nothing."""
+    quiet(pq)
+    lab("incident", "processing-orphans")
+    before = q(pq, "SELECT count(*) FROM processing_queue WHERE status = 'processing'")[0][0]
+    holder = pq.connect(autocommit=False)
+    try:
+        with holder.cursor() as cur:
+            cur.execute("LOCK TABLE processing_queue IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        code, doc, err = inv("processing.cleanup-orphaned", "--apply", "--yes", "--json", state_dir=state_dir)
+        elapsed = time.monotonic() - started
+    finally:
+        holder.rollback()
+        holder.close()
+    assert code == 1, err
+    assert any("lock wait timed out after 1000 ms" in (r.get("msg") or "") for r in doc["results"]), doc
+    assert elapsed < 60
+    assert q(pq, "SELECT count(*) FROM processing_queue WHERE status = 'processing'")[0][0] == before
+    assert archives(state_dir) == []
