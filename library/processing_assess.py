@@ -216,7 +216,11 @@ def health(figures, thresholds):
     a.above("failed_records", failed)
     a.above("orphaned_records", orphaned)
     a.above("response_time", response, " ms")
-    a.above("pool_utilization", n("pool_utilization_percent"), "%")
+    pool = n("pool_utilization_percent")
+    if pool is not None:
+        metrics["pool_utilization_percent"] = round(pool, 1)
+        a.report.append("connection pools: %.1f%% used" % pool)
+    a.above("pool_utilization", pool, "%")
     total, running = figures.get("workers_total"), figures.get("workers_running")
     if total:
         metrics.update(workers_running=int(running or 0), workers_total=int(total))
