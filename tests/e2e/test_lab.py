@@ -40,7 +40,9 @@ def scratch_lab_dir():
 
 def test_ten_hosts_come_up_and_go_down_leaving_nothing(scratch_lab_dir):
     tmp_path = scratch_lab_dir
+    # Permanent's 3 hosts plus fillers: the count stays 10 however many systems the topology grows.
     env = dict(os.environ, REMEDIES_LAB_DIR=str(tmp_path / "lab"), REMEDIES_LAB_SSH_PORT_BASE="2601",
+               REMEDIES_LAB_SYSTEMS="permanent",
                REMEDIES_LAB_INVENTORY=str(tmp_path / "inventory"))
     run = lambda *a: subprocess.run([str(BIN / "python"), "-m", "lab", *a], cwd=REPO, env=env,  # noqa: E731
                                     capture_output=True, text=True, check=True)
