@@ -52,7 +52,8 @@ def _ensure_database(name, owner):
 
 def create_roles():
     pw = secrets_file()
-    backends.psql_postgres(f"""DO $$ BEGIN
+    backends.psql_postgres(f"""SET client_min_messages = warning;
+DO $$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{OPS_USER}') THEN CREATE ROLE {OPS_USER} LOGIN; END IF;
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{METABASE_USER}') THEN CREATE ROLE {METABASE_USER} LOGIN; END IF;
 END $$;
