@@ -139,4 +139,4 @@ def _incident(plant):
 INCIDENTS = {f"id3c-{name}": _incident(f"plant_{name.replace('-', '_')}") for name in (
     "typo-barcode", "fhir-wrong-barcode-type", "sample-not-found", "other-arm-group", "wrong-collection-manifest",
     "incomplete-manifest", "duplicate-one-encounter", "duplicate-two-encounters", "plate", "swapped-plate",
-    "retro-failed-sample", "wrong-label-set")}
+    "retro-failed-sample", "wrong-label-set", "redcap-problems")}

@@ -353,11 +353,16 @@ def plant_incomplete_manifest(count=5, tag=None):
     The complete rows came the next day and the ETL aborted ("More than one
     sample matching"), because the collection barcodes' samples exist too."""
     rnd = rnd_for(tag)
-    day = date(2026, 3, 1) + timedelta(days=rnd.randint(0, 200))
-    error_day = day + timedelta(days=1)
     at = lambda d, h: datetime(d.year, d.month, d.day, h, tzinfo=timezone.utc)  # noqa: E731
     conn = connect()
     with conn.cursor() as cur:
+        while True:  # two days no manifest row arrived on (the baseline is within the last 120 days)
+            day = date(2025, 1, 1) + timedelta(days=rnd.randint(0, 500))
+            error_day = day + timedelta(days=1)
+            cur.execute("SELECT count(*) FROM receiving.manifest WHERE received >= %s AND received < %s",
+                        (at(day, 0) - timedelta(days=1), at(error_day, 0) + timedelta(days=2)))
+            if cur.fetchone()[0] == 0:
+                break
         ids = Ids(cur, rnd)
         samples, collections = ids.new("samples", count + 2), ids.new("collections-scan", count)
         encounters = _encounters(cur, count, rnd, "redcap-scan")
@@ -505,3 +510,20 @@ def plant_wrong_label_set(count=3, tag=None):
     conn.close()
     return {"barcodes": [b for _, b in ids], "uuids": [str(u) for u, _ in ids], "skipped_fhir_ids": skipped,
             "from_set": "collections-kiosks-asymptomatic", "to_set": "collections-scan-kiosks"}
+
+
+def plant_redcap_problems(tag=None):
+    """S7, S8, S12: a REDCap record id received in two events of a project (a
+    repeating instrument), and a DET skipped for an unknown discharge disposition."""
+    rnd = rnd_for(tag)
+    record = str(rnd.randint(10**6, 10**7))
+    conn = connect()
+    with conn.cursor() as cur:
+        rows = [(Json(redcap_det(12345, record, redcap_event_name=e)), Json([])) for e in ("arm_1", "arm_2")]
+        rows.append((Json(redcap_det(23456, record + "1", instrument="discharge", discharge_disposition="96")),
+                     Json([{"etl": "redcap-det-uw-retrospectives", "revision": 1, "timestamp": _ts(NOW),
+                            "status": "skipped"}])))
+        out = execute_values(cur, "INSERT INTO receiving.redcap_det (document, processing_log) VALUES %s "
+                                  "RETURNING redcap_det_id", rows, fetch=True)
+    conn.close()
+    return {"duplicate": {"project_id": "12345", "record_id": record}, "skipped_det": out[-1][0]}
