@@ -100,6 +100,10 @@ still_running:
   returned: changed
   type: list
   elements: int
+data:
+  description: C(cancelled), C(terminated) and C(still_running) again, for C(inv --json).
+  returned: changed
+  type: dict
 report:
   description: One line per backend and what happened to it.
   returned: always
@@ -247,6 +251,8 @@ def run(module):
               else 'nothing_to_do', 'plan': plan, 'report': report,
               'cancelled': [b['pid'] for b in cancelled], 'terminated': [b['pid'] for b in terminated],
               'still_running': [b['pid'] for b in left], 'rows_changed': len(cancelled) + len(terminated),
+              'data': {'cancelled': [b['pid'] for b in cancelled], 'terminated': [b['pid'] for b in terminated],
+                       'still_running': [b['pid'] for b in left]},
               'attention': bool(left),
               'msg': 'cancelled %d, terminated %d, still running %d' % (len(cancelled), len(terminated), len(left))}
     if left and not p['terminate']:

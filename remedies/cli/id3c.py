@@ -26,8 +26,9 @@ def _fix(c, playbook, extra, apply, yes, json, inventory, max_rows=None):
         extra = dict(extra, id3c_max_rows=int(max_rows))
     if not apply:
         play(c, playbook, extra, check=True, json=json, inventory_path=inventory)
-    _, run = plan_then_apply(c, playbook, extra, json, None, inventory, yes, expect=_expected)
-    runner.finish(run, as_json=json)
+    plan, run = plan_then_apply(c, playbook, extra, json, None, inventory, yes, expect=_expected)
+    # --json shows both: what the person approved (the plan) and what the apply did
+    runner.finish(run, as_json=json, extra={"planned": plan.results})
 
 
 def _bad(message, json):
