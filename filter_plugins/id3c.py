@@ -1,11 +1,21 @@
 """Filters for the id3c role: report lines, Samplify documents, a normalised JSON diff."""
+import csv
 import difflib
+import io
 import json
 
 
 def id3c_format(rows, template):
     """Each row (a dict) formatted with str.format_map: rows | id3c_format('{barcode} {distance}')."""
     return [template.format_map(dict(row)) for row in rows or []]
+
+
+def id3c_csv_column(content, column):
+    """The non-empty values of one column of a CSV text (an aliquot manifest), in order."""
+    reader = csv.DictReader(io.StringIO(content))
+    if column not in (reader.fieldnames or []):
+        raise ValueError("the CSV has no column %r; its columns: %s" % (column, ", ".join(reader.fieldnames or [])))
+    return [row[column].strip() for row in reader if (row.get(column) or "").strip()]
 
 
 def _load(document):
@@ -42,4 +52,4 @@ class FilterModule:
     def filters(self):
         return {"id3c_format": id3c_format, "id3c_sample_results": id3c_sample_results,
                 "id3c_json_diff": id3c_json_diff,
-                "id3c_documents_summary": id3c_documents_summary}
+                "id3c_documents_summary": id3c_documents_summary, "id3c_csv_column": id3c_csv_column}

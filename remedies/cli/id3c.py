@@ -50,6 +50,18 @@ def delete_fhir_record(c, barcode, apply=False, yes=False, max_rows=5, json=Fals
     _fix(c, "id3c_delete_fhir_record.yml", {"id3c_barcode": barcode}, apply, yes, json, inventory, max_rows)
 
 
+@task(help=helps("json", "inventory", "yes", csv="the lab's aliquot manifest (CSV file)",
+                 column="its column of sample barcodes (default sample_id)", apply=APPLY,
+                 max_rows=MAX_ROWS.format(100)))
+def create_samples(c, csv, column="sample_id", apply=False, yes=False, max_rows=100, json=False, inventory=None):
+    """S3: SampleNotFoundError? Create samples with only their identifiers, from an aliquot manifest."""
+    from pathlib import Path
+    if not Path(csv).is_file():
+        _bad(f"no aliquot manifest at {csv!r}", json)
+    _fix(c, "id3c_create_samples.yml", {"id3c_aliquot_manifest": str(Path(csv).resolve()),
+                                        "id3c_aliquot_column": column}, apply, yes, json, inventory, max_rows)
+
+
 @task(iterable=["group"], help=helps("json", "inventory", "yes", group="presence_absence group number; repeat "
                                      "(default: every group the ETL's syslog shows rolled back)",
                                      revision="the presence-absence ETL's current revision (default: detect it)",

@@ -152,6 +152,27 @@ def test_fix_plans_applies_exactly_and_undoes_byte_for_byte(fix, gen, db, state_
     assert dumps(db) == before
 
 
+def test_s3_creates_samples_from_the_aliquot_manifest_and_undo_deletes_them(gen, db, state_dir):
+    p = gen.plant_sample_not_found()
+    before = dumps(db)
+    code, doc, err = inv("id3c.create-samples", "--csv", p["csv"], "--apply", "--yes", "--json", state_dir=state_dir)
+    assert code == 2, err
+    plan, = plans({"results": doc["planned"]})
+    assert plan["count"] == len(p["uuids"])
+    change, = [r for r in doc["results"] if r.get("change_id")]
+    after = dumps(db)
+    new = set(after["warehouse.sample"]) - set(before["warehouse.sample"])
+    assert len(new) == len(p["uuids"]) and after["warehouse.presence_absence"] == before["warehouse.presence_absence"]
+    with db.cursor() as cur:
+        cur.execute("SELECT identifier, collection_identifier, encounter_id FROM warehouse.sample "
+                    "WHERE sample_id = ANY(%s)", ([int(k) for k in new],))
+        assert sorted(cur.fetchall()) == sorted((u, None, None) for u in p["uuids"])
+    code, doc, err = inv("id3c.create-samples", "--csv", p["csv"], "--json", state_dir=state_dir)
+    assert code == 0, err  # they exist now: nothing to do
+    undo(change["change_id"], state_dir)
+    assert dumps(db) == before
+
+
 def test_s6_two_encounters_names_the_encounter_needing_a_det(gen, db, state_dir):
     p = gen.plant_duplicate_two_encounters()
     before = dumps(db)
