@@ -12,9 +12,9 @@ short_description: Report what a diagnosis found, ask for attention, or refuse t
 description:
   - Returns O(lines) as C(report), which the remedies callback prints under the task, and
     O(attention) as C(attention) (C(inv) exits 4 when a diagnosis needs attention).
-  - With O(refuse=true) it fails with C(refused=true) and O(msg) instead (C(inv) exits 3):
-    the guard a role uses when a precondition of a fix does not hold. Nothing is changed.
-  - Touches nothing: no host, no database.
+  - With O(refuse=true) it fails with C(refused=true) and O(msg) instead (C(inv) exits 3).
+    This is the guard a role uses when a precondition of a fix does not hold. Nothing is changed.
+  - Touches nothing, neither a host nor a database.
 version_added: "0.1.0"
 author:
   - remedies maintainers

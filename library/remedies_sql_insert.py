@@ -12,7 +12,7 @@ short_description: Insert the rows a named query describes, guarded, archived an
 description:
   - The INSERT counterpart of M(remedies_sql_change), built on the same safety core.
   - B(Plan) (always first, and all that happens in check mode). In a read-only snapshot,
-    run O(target), a C(SELECT) whose result columns are columns of O(table): each result
+    run O(target), a C(SELECT) whose result columns are columns of O(table); each result
     row is one row to insert. Refuse if more than O(max_rows) come back. No locks, no writes.
   - B(Apply) (not in check mode), in one transaction. Re-run O(target) with C(FOR UPDATE)
     (locking the rows it reads, so they cannot change under the insert); refuse and roll
