@@ -298,11 +298,9 @@ def test_plan_takes_no_row_locks_but_apply_does(gen, db, state_dir):
         with writer.cursor() as cur:
             cur.execute("UPDATE warehouse.identifier SET generated = generated WHERE uuid::text = ANY(%s)", (keys,))
         before = dumps(db)
-        started = time.monotonic()
-        code, doc, err = inv(*args, "--json", state_dir=state_dir)
+        code, doc, err = inv(*args, "--json", state_dir=state_dir)  # a lock wait would fail after 5 s
         assert code == 2, err
         assert sorted(plans(doc)[0]["keys"]) == sorted(keys)
-        assert time.monotonic() - started < 15
         code, doc, err = inv(*args, "--apply", "--yes", "--json", state_dir=state_dir)
         assert code == 1 and any("lock wait timed out" in (r.get("msg") or "") for r in doc["results"]), err
         assert dumps(db) == before and archives(state_dir) == []
@@ -313,23 +311,22 @@ def test_plan_takes_no_row_locks_but_apply_does(gen, db, state_dir):
 
 def test_a_writer_is_never_blocked_by_a_plan(gen, db, state_dir):
     """While plans run, a concurrent writer keeps updating the planted rows; none
-    of its updates waits (lock_timeout 200 ms would raise)."""
+    of its updates waits for a lock (its lock_timeout of 200 ms would raise)."""
     from lab.id3c import connect
     args, table, keys, kind = s5(gen)
-    stop, errors, slowest = threading.Event(), [], [0.0]
+    stop, errors, writes = threading.Event(), [], [0]
 
     def write():
         conn = connect()
         with conn.cursor() as cur:
             cur.execute("SET lock_timeout = '200ms'")
             while not stop.is_set():
-                t = time.monotonic()
                 try:
                     cur.execute("UPDATE receiving.manifest SET received = received WHERE manifest_id = ANY(%s)",
                                 (keys,))
                 except Exception as exc:  # noqa: BLE001 - any failure of the writer fails the test
                     errors.append(exc)
-                slowest[0] = max(slowest[0], time.monotonic() - t)
+                writes[0] += 1
                 time.sleep(0.01)
         conn.close()
     thread = threading.Thread(target=write)
@@ -341,7 +338,7 @@ def test_a_writer_is_never_blocked_by_a_plan(gen, db, state_dir):
     finally:
         stop.set()
         thread.join()
-    assert errors == [] and slowest[0] < 0.2
+    assert writes[0] > 10 and errors == []  # no update ever waited 200 ms for a lock (lock_timeout would have raised)
 
 
 # -- S1, S13, S10: read-only, and signals -----------------------------------------
