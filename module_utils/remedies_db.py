@@ -61,6 +61,8 @@ except ImportError:
 
 NAME_RE = re.compile(r'^[a-z][a-z0-9_]*$')
 IDENTIFIER_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]{0,62}$')
+# A table name, optionally schema-qualified (PostgreSQL schemas: receiving.manifest).
+TABLE_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$')
 DEFAULT_PORTS = {'mysql': 3306, 'postgresql': 5432}
 DRIVERS = {'mysql': 'mysql+pymysql', 'postgresql': 'postgresql+psycopg2'}
 TABLES_FILE = 'tables.yml'
@@ -223,6 +225,7 @@ def load_allowed_tables(sql_root, dialect, system):
 
         allowed_tables:
           - record
+          - receiving.manifest    # schema-qualified (PostgreSQL)
     """
     path = os.path.join(system_dir(sql_root, dialect, system), TABLES_FILE)
     if not os.path.isfile(path):
@@ -236,9 +239,10 @@ def load_allowed_tables(sql_root, dialect, system):
         except yaml.YAMLError:
             raise RemediesError('%s is not valid YAML' % path)
     tables = (data or {}).get('allowed_tables') if isinstance(data, dict) else None
-    if not isinstance(tables, list) or not all(isinstance(t, str) and IDENTIFIER_RE.match(t)
+    if not isinstance(tables, list) or not all(isinstance(t, str) and TABLE_RE.match(t)
                                                for t in tables):
-        raise RemediesError('%s must hold allowed_tables: a list of plain table names' % path)
+        raise RemediesError('%s must hold allowed_tables: a list of table names (table or schema.table)'
+                            % path)
     return list(tables)
 
 
@@ -576,6 +580,20 @@ class Database(object):
             # Raised before the database saw anything (binding failed); its
             # text would contain the SQL and the values, so it is not shown.
             raise RemediesError('%s: could not bind its parameters (check their types)' % what)
+
+    def raw_json(self):
+        """PostgreSQL: return json/jsonb values as their text, not parsed.
+
+        The safety core archives and restores rows through this: a ``json`` column keeps
+        its exact bytes (whitespace, key order) and a jsonb array is not mistaken for a
+        PostgreSQL array on restore. No effect on MySQL.
+        """
+        if self.dialect != 'postgresql':
+            return
+        import psycopg2.extras
+        raw = self.conn.connection.dbapi_connection
+        psycopg2.extras.register_default_json(raw, loads=lambda value: value)
+        psycopg2.extras.register_default_jsonb(raw, loads=lambda value: value)
 
     def inspector(self):
         try:

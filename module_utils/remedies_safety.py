@@ -21,6 +21,7 @@ import uuid
 from ansible.module_utils.remedies_audit import redact, utc_now, who
 from ansible.module_utils.remedies_db import (
     IDENTIFIER_RE,
+    TABLE_RE,
     RemediesError,
     bind_values,
     canonical_json,
@@ -279,8 +280,9 @@ def archive_or_fail(archive_dir, record):
 
 def check_table_allowed(params, table):
     """Refuse a table that is not listed in the system's tables.yml."""
-    if not isinstance(table, str) or not IDENTIFIER_RE.match(table):
-        raise refuse('table must be a plain table name ([A-Za-z_][A-Za-z0-9_]*)')
+    if not isinstance(table, str) or not TABLE_RE.match(table):
+        raise refuse('table must be a plain table name ([A-Za-z_][A-Za-z0-9_]*), optionally '
+                     'schema-qualified (schema.table)')
     allowed = load_allowed_tables(params['sql_root'], params['dialect'], params['system'])
     if table not in allowed:
         raise refuse("table '%s' is not in allowed_tables of %s/%s (tables.yml); allowed: %s"
@@ -294,14 +296,19 @@ class TableInfo(object):
     def __init__(self, db, table, key_column):
         self.db = db
         self.name = table
+        # 'schema.table' (PostgreSQL schemas); a plain name means the default schema.
+        self.schema, _, self.bare = table.rpartition('.')
+        self.schema = self.schema or None
+        bare, schema = self.bare, self.schema
         insp = db.inspector()
         try:
-            if not insp.has_table(table):
+            if not insp.has_table(bare, schema=schema):
                 raise RemediesError("table '%s' does not exist in database %s" % (table, db.database))
-            columns = insp.get_columns(table)
-            primary = insp.get_pk_constraint(table).get('constrained_columns') or []
-            uniques = [u.get('column_names') for u in insp.get_unique_constraints(table)]
-            uniques += [i.get('column_names') for i in insp.get_indexes(table) if i.get('unique')]
+            columns = insp.get_columns(bare, schema=schema)
+            primary = insp.get_pk_constraint(bare, schema=schema).get('constrained_columns') or []
+            uniques = [u.get('column_names') for u in insp.get_unique_constraints(bare, schema=schema)]
+            uniques += [i.get('column_names') for i in insp.get_indexes(bare, schema=schema)
+                        if i.get('unique')]
         except sa_exc.DBAPIError as exc:
             raise db.error(exc, "inspect table '%s'" % table)
         finally:
@@ -311,6 +318,10 @@ class TableInfo(object):
                 pass
         self.columns = [c['name'] for c in columns]
         self.computed = set(c['name'] for c in columns if c.get('computed'))
+        # GENERATED ALWAYS AS IDENTITY: an INSERT of its archived value needs OVERRIDING
+        # SYSTEM VALUE, and an UPDATE may not set it.
+        self.identity_always = set(c['name'] for c in columns
+                                   if (c.get('identity') or {}).get('always'))
         self.key_column = self.real_name(key_column)
         if self.key_column is None:
             if isinstance(key_column, str) and IDENTIFIER_RE.match(key_column):
@@ -319,7 +330,9 @@ class TableInfo(object):
         if [self.key_column] != list(primary) and [self.key_column] not in uniques:
             raise refuse("key_column '%s' is not the primary key or a single-column unique key "
                          "of table '%s'" % (self.key_column, table))
-        self.q_table = quote_identifier(db.conn.dialect, table, [table])
+        self.q_table = quote_identifier(db.conn.dialect, bare, [bare])
+        if schema:
+            self.q_table = '%s.%s' % (quote_identifier(db.conn.dialect, schema, [schema]), self.q_table)
         self.q_key = self.quote(self.key_column)
 
     def real_name(self, name):
@@ -421,9 +434,10 @@ class GuardedChange(object):
             raise refuse("change '%s' has no bounding predicate (WHERE)" % change.name)
         if 'keys' not in change.binds:
             raise refuse("change '%s' must bound its rows with '<key_column> IN :keys'" % change.name)
-        match = re.match(r'\s*(?:UPDATE|DELETE\s+FROM)\s+[`"]?([A-Za-z_][A-Za-z0-9_$]*)[`"]?(\s|$)',
-                         change.structure, re.IGNORECASE)
-        if not match or match.group(1) != self.table_name:
+        match = re.match(r'\s*(?:UPDATE|DELETE\s+FROM)\s+(?:[`"]?([A-Za-z_][A-Za-z0-9_$]*)[`"]?\s*\.\s*)?'
+                         r'[`"]?([A-Za-z_][A-Za-z0-9_$]*)[`"]?(\s|$)', change.structure, re.IGNORECASE)
+        written = '.'.join(g for g in match.groups()[:2] if g) if match else None
+        if written != self.table_name:
             raise refuse("change '%s' must write table '%s' (UPDATE %s ... / DELETE FROM %s ...)"
                          % (change.name, self.table_name, self.table_name, self.table_name))
         return kind
@@ -432,6 +446,7 @@ class GuardedChange(object):
         """Attach a connection and check the table and key column against the database."""
         self.db = db
         self.table = TableInfo(db, self.table_name, self.p['key_column'])
+        db.raw_json()  # archive json/jsonb as stored text, so undo restores it byte for byte
         key = re.escape(self.table.key_column)
         pattern = r'[`"]?\b%s\b[`"]?\s+IN\s*\(?\s*:keys\b' % key
         flags = re.IGNORECASE if db.dialect == 'mysql' else 0
@@ -587,6 +602,7 @@ class Undo(object):
         self.db = db
         rec = self.record
         self.table = TableInfo(db, rec['table'], rec['key_column'])
+        db.raw_json()
         if self.table.key_column != rec['key_column']:
             raise refuse("archived key column '%s' no longer matches table '%s'"
                          % (rec['key_column'], rec['table']))
@@ -712,11 +728,13 @@ class Undo(object):
         else:
             columns = [c for c in self.record['columns'] if c in goal and c not in table.computed]
             if current is None:
-                sql = 'INSERT INTO %s (%s) VALUES (%s)' % (
-                    table.q_table, ', '.join(table.quote(c) for c in columns),
+                overriding = ' OVERRIDING SYSTEM VALUE' \
+                    if db.dialect == 'postgresql' and table.identity_always & set(columns) else ''
+                sql = 'INSERT INTO %s (%s)%s VALUES (%s)' % (
+                    table.q_table, ', '.join(table.quote(c) for c in columns), overriding,
                     ', '.join(':v%d' % i for i in range(len(columns))))
             else:
-                columns = [c for c in columns if c != table.key_column]
+                columns = [c for c in columns if c != table.key_column and c not in table.identity_always]
                 sql = 'UPDATE %s SET %s WHERE %s = :key' % (
                     table.q_table, ', '.join('%s = :v%d' % (table.quote(c), i)
                                              for i, c in enumerate(columns)), table.q_key)

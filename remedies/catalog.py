@@ -26,4 +26,6 @@ def render_catalog(entries):
             if point:
                 where = f"playbooks/{point['playbook']}" if point.get("playbook") else "(no playbook)"
                 lines.append(f"       {kind:<8} inv {point['task']:<34} {where}")
+        if e.get("note"):  # what the collection leaves to a person
+            lines.append(f"       note     {e['note']}")
     return "\n".join(lines).lstrip("\n")

@@ -1,0 +1,1 @@
+DELETE FROM receiving.fhir WHERE fhir_id IN :keys

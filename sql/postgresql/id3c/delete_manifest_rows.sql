@@ -1,0 +1,1 @@
+DELETE FROM receiving.manifest WHERE manifest_id IN :keys

@@ -1,0 +1,1 @@
+DELETE FROM receiving.presence_absence WHERE presence_absence_id IN :keys

@@ -1,0 +1,1 @@
+DELETE FROM warehouse.presence_absence WHERE presence_absence_id IN :keys

@@ -1,0 +1,1 @@
+DELETE FROM warehouse.sample WHERE sample_id IN :keys
