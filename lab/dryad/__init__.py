@@ -168,7 +168,8 @@ def inventory_vars():
             "dryad_drain_timeout": 60, "dryad_drain_poll": 0.25,
             "dryad_delayed_job_command": "RAILS_ENV=lab bin/delayed_job -n 3",
             "dryad_delayed_job_stop_timeout": TIMINGS["stop_wait_s"] + 5,
-            "dryad_delayed_job_progress_max_age": 10,
+            "dryad_delayed_job_progress_max_age": 10, "dryad_delayed_job_cooldown": 0,
+            "dryad_worker_pattern": "dryad_app.py worker",
             "dryad_resubmit_command": "bin/dryad-admin restart-submissions"}
 
 
