@@ -87,6 +87,10 @@ idle_at:
   description: Epoch seconds of the poll that first saw zero counts.
   returned: when idle
   type: float
+data:
+  description: C(idle), C(expired), C(counts) and C(idle_at) again, for callers that keep only C(data).
+  returned: success
+  type: dict
 report:
   description: One line with the counts and the seconds left.
   returned: success
@@ -153,6 +157,7 @@ def wait(p):
               'polls': polls, 'report': [line], 'msg': line}
     if idle:
         result['idle_at'] = now
+    result['data'] = {'idle': idle, 'expired': expired, 'counts': counts, 'idle_at': result.get('idle_at')}
     return result
 
 

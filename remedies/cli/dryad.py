@@ -67,9 +67,10 @@ def drain_jobs(c, timeout=None, poll=None, stop=False, host=None, check=False, j
         extra["dryad_drain_stop_delayed_job"] = True
     run = runner.run_playbook(c, "dryad_drain_jobs.yml", extra, check=check, as_json=json,
                               inventory=_inv(c, inventory))
-    holds = _messages(run, "Report the hold on")
+    holds = [" ".join(r.get("report", [])) for r in run.results if r["task"].endswith("Hold files present")]
     waited = [r for r in run.results if r["task"].endswith("D5 wait until nothing runs") and "report" in r]
-    extra_doc = {"drain": {"hosts": holds, "idle_at": next((r.get("idle_at") for r in waited if "idle_at" in r), None)}}
+    extra_doc = {"drain": {"hosts": holds, "idle_at": next((r["data"].get("idle_at") for r in waited
+                                                            if r.get("data", {}).get("idle_at")), None)}}
     if run.code == runner.FAILED:
         runner.finish(run, as_json=json, message="drain failed: " + (_failure(run) or "see above"), extra=extra_doc)
     if check:
