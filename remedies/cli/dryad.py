@@ -8,7 +8,7 @@ import re
 from invoke import task
 
 from remedies import runner
-from remedies.cli.common import helps, inventory, play, plan_then_apply
+from remedies.cli.common import helps, inventory, play
 
 HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
 
@@ -47,7 +47,22 @@ def _messages(run, task_suffix):
 
 def _failure(run):
     msgs = [r.get("msg") for r in run.results if r.get("status") in ("failed", "unreachable") and r.get("msg")]
-    return "; ".join(str(m) for m in msgs)
+    return "; ".join(dict.fromkeys(str(m) for m in msgs))
+
+
+def _plan_apply(c, playbook, extra, json, inventory_path, yes, expect=None):
+    """plan (check mode) -> confirm -> apply, saying why when it stops at the plan."""
+    inv = _inv(c, inventory_path)
+    plan = runner.run_playbook(c, playbook, extra, check=True, as_json=json, inventory=inv)
+    if plan.code != runner.CHANGED:
+        runner.finish(plan, as_json=json, message="plan: nothing to change" if plan.code == runner.OK
+                      else "stopped at the plan, nothing was changed: " + (_failure(plan) or "see above"))
+    if not runner.confirm("Apply this plan?", yes):
+        runner.finish(runner.REFUSED, as_json=json,
+                      message="not applied: confirm at the prompt, or pass --yes (nothing was changed)")
+    run = runner.run_playbook(c, playbook, dict(extra, **(expect(plan) if expect else {})), as_json=json,
+                              inventory=inv)
+    return plan, run
 
 
 @task(iterable=["host"], help=helps("check", "json", "inventory",
@@ -84,17 +99,24 @@ def drain_jobs(c, timeout=None, poll=None, stop=False, host=None, check=False, j
 
 @task(iterable=["host"], help=helps("check", "json", "inventory", "yes",
                                     host="only lift the hold on this UI host (repeat for several)",
+                                    max_rows="refuse to change more rows than this in one step (default 500)",
                                     resubmit_host="the server that resubmits Merritt submissions "
                                                   "(default: the delayed_job host, 2c)"))
-def resume_jobs(c, host=None, resubmit_host=None, check=False, yes=False, json=False, inventory=None):
+def resume_jobs(c, host=None, resubmit_host=None, max_rows=None, check=False, yes=False, json=False,
+                inventory=None):
     """D6: maintenance over? Lift the hold, re-enqueue deferred copies, resubmit Merritt, start delayed_job."""
     extra = _hosts(host, json)
     if resubmit_host:
         _hosts([resubmit_host], json)
         extra["dryad_resubmit_host"] = resubmit_host
+    if max_rows is not None:
+        if not str(max_rows).isdigit() or int(max_rows) < 1:
+            runner.finish(runner.FAILED, as_json=json, message=f"--max-rows must be a positive integer, not "
+                                                               f"{max_rows!r}; nothing was changed")
+        extra["dryad_max_rows"] = int(max_rows)
     if check:
         play(c, "dryad_resume_jobs.yml", extra, check=True, json=json, inventory_path=inventory)
-    _, run = plan_then_apply(c, "dryad_resume_jobs.yml", extra, json, None, _inv(c, inventory), yes)
+    _, run = _plan_apply(c, "dryad_resume_jobs.yml", extra, json, inventory, yes)
     counts = _messages(run, "D5 show the counts")
     runner.finish(run, as_json=json, message=("resumed; " if run.code == runner.CHANGED else "") +
                   ("; ".join(counts) if run.code in (runner.OK, runner.CHANGED) else _failure(run)))
@@ -131,7 +153,7 @@ def delayed_job(c, action="status", mode=None, host=None, check=False, yes=False
         extra["dryad_delayed_job_mode"] = mode
     if check or action == "status":
         play(c, "dryad_delayed_job.yml", extra, check=check, json=json, inventory_path=inventory)
-    _, run = plan_then_apply(c, "dryad_delayed_job.yml", extra, json, None, _inv(c, inventory), yes)
+    _, run = _plan_apply(c, "dryad_delayed_job.yml", extra, json, inventory, yes)
     runner.finish(run, as_json=json)
 
 
@@ -162,7 +184,7 @@ def _expected(task_suffix):
 def _guarded(c, playbook, extra, apply, yes, json, inventory, expect=None):
     if not apply:
         play(c, playbook, extra, check=True, json=json, inventory_path=inventory)
-    _, run = plan_then_apply(c, playbook, extra, json, None, _inv(c, inventory), yes, expect=expect)
+    _, run = _plan_apply(c, playbook, extra, json, inventory, yes, expect=expect)
     runner.finish(run, as_json=json)
 
 
@@ -233,7 +255,7 @@ def deploy_before(c, check=False, yes=False, json=False, inventory=None):
     """D7: deploy hook: stop delayed_job before a deploy (drain-jobs first to spare running jobs)."""
     if check:
         play(c, "dryad_deploy_before.yml", check=True, json=json, inventory_path=inventory)
-    _, run = plan_then_apply(c, "dryad_deploy_before.yml", {}, json, None, _inv(c, inventory), yes)
+    _, run = _plan_apply(c, "dryad_deploy_before.yml", {}, json, inventory, yes)
     runner.finish(run, as_json=json)
 
 
@@ -242,5 +264,5 @@ def deploy_after(c, check=False, yes=False, json=False, inventory=None):
     """D7: deploy hook: start delayed_job after a deploy and check it makes progress."""
     if check:
         play(c, "dryad_deploy_after.yml", check=True, json=json, inventory_path=inventory)
-    _, run = plan_then_apply(c, "dryad_deploy_after.yml", {}, json, None, _inv(c, inventory), yes)
+    _, run = _plan_apply(c, "dryad_deploy_after.yml", {}, json, inventory, yes)
     runner.finish(run, as_json=json)

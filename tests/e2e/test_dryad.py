@@ -28,8 +28,8 @@ def audit(state_dir):
 @pytest.mark.parametrize("kill_worker", [False, True], ids=["steady-load", "sigkilled-worker"])
 def test_no_job_lost_across_a_maintenance_window(dryad_lab, state_dir, kill_worker):
     mark = marks()
-    set_load(0.25)  # both UI hosts publish a dataset (a submission and a copy) every 0.25 s
-    time.sleep(3)
+    set_load(0.5)  # both UI hosts publish a dataset (a submission and a copy) every 0.5 s
+    time.sleep(2)
     killed = sigkill_a_busy_worker() if kill_worker else None
 
     code, doc, err = inv("drain-jobs", "--timeout", "60", "--json", state_dir=state_dir)
@@ -124,8 +124,8 @@ def test_check_mode_changes_nothing(dryad_lab, state_dir):
     on_host(JOBS_HOST, "service delayed_job stop >/dev/null")
     before = snapshot()
     assert before["dj_pid"] is None
-    for args in (["resume-jobs", "--check"], ["dryad.reset-stalled"], ["dryad.release-dead-locks"],
-                 ["dryad.delete-cut-off-jobs"], ["dryad.delayed-job", "start", "--check"]):
+    for args in (["resume-jobs", "--check"], ["dryad.reset-stalled"],
+                 ["dryad.delayed-job", "--action", "start", "--check"]):
         code, doc, err = inv(*args, "--json", state_dir=state_dir)
         assert code in (0, 2), (args, err)
         assert snapshot() == before, args
@@ -139,10 +139,10 @@ def test_bad_input_is_refused_and_changes_nothing(dryad_lab, state_dir):
     for args, says in ((["drain-jobs", "--host", "nosuchhost"], "unknown host"),
                        (["drain-jobs", "--timeout", "0"], "positive"),
                        (["drain-jobs", "--timeout", "-5"], "positive"),
-                       (["dryad.delayed-job", "restart", "--host", "dryad2a", "--yes"], "unknown host"),
+                       (["dryad.delayed-job", "--action", "restart", "--host", "dryad2a", "--yes"], "unknown host"),
                        (["dryad.resend-copies", "--copy-id", "987654321", "--apply", "--yes"], "no Zenodo copy"),
                        (["dryad.resend-copies", "--copy-id", "abc"], "positive integer"),
-                       (["dryad.delayed-job", "explode"], "unknown action")):
+                       (["dryad.delayed-job", "--action", "explode"], "unknown action")):
         code, doc, err = inv(*args, "--json", state_dir=state_dir)
         assert code == 1, (args, err)
         assert says in (doc or {}).get("message", "") + err, (args, doc, err)
@@ -219,15 +219,18 @@ def test_resend_reset_and_cut_off_jobs(dryad_lab, state_dir):
 
 
 def test_delayed_job_both_start_modes_and_deploy_hooks(dryad_lab, state_dir):
-    for mode in ("service", "command"):
-        code, doc, err = inv("dryad.delayed-job", "status", "--mode", mode, "--json", state_dir=state_dir)
-        assert code == 0, err
-        assert any("running" in str(r.get("msg")) for r in doc["results"]), mode
-        old, old_workers = dj_pid(), worker_pids()
-        code, doc, err = inv("dryad.delayed-job", "restart", "--mode", mode, "--yes", "--json", state_dir=state_dir)
-        assert code == 2, err
-        assert dj_pid() not in (None, old)
-        assert not set(worker_pids()) & set(old_workers), "the old workers are gone"
+    # old servers: bin/delayed_job -n 3 from current (the inventory's command), as the app user
+    code, doc, err = inv("dryad.delayed-job", "--action", "status", "--mode", "command", "--json",
+                         state_dir=state_dir)
+    assert code == 0, err
+    assert any("delayed_job: running" in str(r.get("msg")) for r in doc["results"])
+    old, old_workers = dj_pid(), worker_pids()
+    code, doc, err = inv("dryad.delayed-job", "--action", "restart", "--mode", "command", "--yes", "--json",
+                         state_dir=state_dir)
+    assert code == 2, err
+    assert dj_pid() not in (None, old)
+    assert not set(worker_pids()) & set(old_workers), "the old workers are gone"
+    # new servers: the `delayed_job` service (the deploy hooks, D7)
     code, doc, err = inv("dryad.deploy-before", "--yes", "--json", state_dir=state_dir)
     assert code == 2, err
     assert dj_pid() is None and worker_pids() == []
