@@ -7,7 +7,7 @@ job finished" to "drain reports done".
 
 Runs against the real lab (it must be up): the web side's load is stopped,
 delayed_job on dryad2c is restarted with M workers and job durations of
-3-6 s so that M jobs are in flight when the drain starts; afterwards the
+15-25 s so that M jobs are still in flight when the drain's wait begins; afterwards the
 backlog is worked off with M fast workers and delayed_job is put back as
 the lab had it (-n 3). A watcher thread polls the database every 20 ms for
 "nothing runs" (no live lock, no copy replicating, no submission
@@ -34,17 +34,22 @@ BUSY = ("SELECT (SELECT COUNT(*) FROM delayed_jobs WHERE locked_by IS NOT NULL A
         "(SELECT COUNT(*) FROM stash_engine_zenodo_copies WHERE state = 'replicating')")
 
 
+LOGS = REPO / "var" / "bench"
+
+
 def inv(*args):
     t = time.time()
     res = subprocess.run([str(BIN / "inv"), *args, "--json"], cwd=REPO, capture_output=True, text=True)
     end = time.time()
+    LOGS.mkdir(parents=True, exist_ok=True)
+    (LOGS / f"dryad-{args[0]}.log").write_text(res.stderr)
     doc = json.loads(res.stdout) if res.stdout.strip() else {}
     return res.returncode, doc, t, end, res.stderr
 
 
-def set_job_seconds(low, high):
+def set_job_seconds(low, high, poll=0.2):
     res = on_host(JOBS_HOST, f"python3 -c \"import json; p='{CONFIG}'; c=json.load(open(p)); "
-                             f"c['job_s']=[{low},{high}]; json.dump(c, open(p,'w'))\"")
+                             f"c['job_s']=[{low},{high}]; c['poll_s']={poll}; json.dump(c, open(p,'w'))\"")
     assert res.returncode == 0, res.stderr
 
 
@@ -95,7 +100,7 @@ def once(queued, in_flight):
     wait_until(lambda: one("SELECT COUNT(*) FROM delayed_jobs WHERE failed_at IS NULL AND run_at <= NOW()") == 0,
                timeout=120, what="an empty queue")
     on_host(JOBS_HOST, "service delayed_job stop >/dev/null")
-    set_job_seconds(3, 6)
+    set_job_seconds(15, 25, poll=1.0)  # in flight through the drain's wait; 100 idle workers poll once a second
     enqueue(queued + in_flight)
     restart_workers(in_flight)
     wait_until(lambda: one("SELECT COUNT(*) FROM delayed_jobs WHERE locked_by IS NOT NULL") >= in_flight * 0.9,
@@ -112,8 +117,11 @@ def once(queued, in_flight):
     deferred = one("SELECT COUNT(*) FROM stash_engine_zenodo_copies WHERE state = 'deferred'")
     code2, doc2, r_started, r_ended, err2 = inv("resume-jobs", "--yes", "--max-rows", str(10 * (queued + in_flight)))
     assert code2 == 2, err2[-2000:]
+    deadline = (doc.get("drain") or {}).get("deadline")
+    wait_began = deadline - 120 if deadline else None  # the drain's --timeout
     result = {"queued": at_start["queued"], "in_flight": at_start["in_flight"], "workers": in_flight,
               "drain_s": round(ended - started, 2), "deferred_by_drain": deferred,
+              "wait_began_after_s": round(wait_began - started, 2) if wait_began else None,
               "last_job_finished_after_s": round(last_finished - started, 2) if last_finished else None,
               "lag_module_s": round(idle_at - last_finished, 2) if idle_at and last_finished else None,
               "lag_to_exit_s": round(ended - last_finished, 2) if last_finished else None,

@@ -10,9 +10,9 @@ DOCUMENTATION = r'''
 module: dryad_enqueue_copy_jobs
 short_description: Enqueue a delayed_job for every Zenodo copy the target query selects
 description:
-  - What Dryad's C(ZenodoCopyJob.perform_later(copy.id)) does for a copy put back to C(enqueued)
-    (the admin page's resend, C(long_jobs.dryad restart)): one C(delayed_jobs) row per copy, with the
-    ActiveJob handler YAML naming the job class and the copy id, on the copy type's queue and priority.
+  - Does what Dryad's C(ZenodoCopyJob.perform_later(copy.id)) does for a copy put back to C(enqueued)
+    (the admin page's resend, C(long_jobs.dryad restart)), that is one C(delayed_jobs) row per copy, with
+    the ActiveJob handler YAML naming the job class and the copy id, on the copy type's queue and priority.
   - B(Plan) (all that happens in check mode) counts the copies O(target) selects, read-only, and
     refuses above O(max_rows).
   - B(Apply), in one transaction, locks those copies (C(FOR UPDATE)), refuses if they differ from the
@@ -121,7 +121,8 @@ from ansible.module_utils.remedies_safety import (
     to_archive,
 )
 
-COPIES, JOBS = 'stash_engine_zenodo_copies', 'delayed_jobs'
+COPIES = 'stash_engine_zenodo_copies'
+JOBS = 'delayed_jobs'
 # copy_type -> (ActiveJob class, queue, priority), as Dryad enqueues them.
 JOB_FOR = {'data': ('StashEngine::ZenodoCopyJob', 'zenodo_copy', 10),
            'software': ('StashEngine::ZenodoSoftwareJob', 'zenodo_software', -10),

@@ -88,7 +88,8 @@ idle_at:
   returned: when idle
   type: float
 data:
-  description: C(idle), C(expired), C(counts) and C(idle_at) again, for callers that keep only C(data).
+  description: C(idle), C(expired), C(counts), C(idle_at), C(started_at) (this call's start, epoch
+    seconds) and C(deadline), for callers that keep only C(data).
   returned: success
   type: dict
 report:
@@ -157,7 +158,8 @@ def wait(p):
               'polls': polls, 'report': [line], 'msg': line}
     if idle:
         result['idle_at'] = now
-    result['data'] = {'idle': idle, 'expired': expired, 'counts': counts, 'idle_at': result.get('idle_at')}
+    result['data'] = {'idle': idle, 'expired': expired, 'counts': counts, 'idle_at': result.get('idle_at'),
+                      'started_at': started, 'deadline': p['deadline']}
     return result
 
 

@@ -21,7 +21,7 @@ DEFAULT_LOAD = 2.0
 LOAD_FILE = "/home/dryad/lab-load"
 # The lab's clock runs fast: production values are in inventories/production/group_vars/all/dryad.yml.
 TIMINGS = {"max_run_time_s": 120, "max_attempts": 5, "retry_scale": 0.2, "poll_s": 0.2, "stop_wait_s": 3,
-           "job_s": [0.2, 0.8], "merritt_s": [0.2, 0.8], "merritt_threads": 3, "pick_up_s": 0.5}
+           "job_s": [0.1, 0.5], "merritt_s": [0.1, 0.5], "merritt_threads": 3, "pick_up_s": 0.5}
 
 
 def secrets_file():
@@ -147,6 +147,9 @@ def dryad_hosts(topology):
 
 def provision(topology, reset=False):
     mine = dryad_hosts(topology)
+    if not mine:
+        return
+    ensure_user()
     if reset:
         for name in mine:
             stop_all(name)

@@ -84,8 +84,9 @@ def drain_jobs(c, timeout=None, poll=None, stop=False, host=None, check=False, j
                               inventory=_inv(c, inventory))
     holds = [" ".join(r.get("report", [])) for r in run.results if r["task"].endswith("Hold files present")]
     waited = [r for r in run.results if r["task"].endswith("D5 wait until nothing runs") and "report" in r]
-    extra_doc = {"drain": {"hosts": holds, "idle_at": next((r["data"].get("idle_at") for r in waited
-                                                            if r.get("data", {}).get("idle_at")), None)}}
+    data = [r["data"] for r in waited if r.get("data")]
+    extra_doc = {"drain": {"hosts": holds, "idle_at": next((d["idle_at"] for d in data if d.get("idle_at")), None),
+                           "deadline": next((d["deadline"] for d in data if d.get("deadline")), None)}}
     if run.code == runner.FAILED:
         runner.finish(run, as_json=json, message="drain failed: " + (_failure(run) or "see above"), extra=extra_doc)
     if check:
