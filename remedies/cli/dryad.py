@@ -152,7 +152,15 @@ def delayed_job(c, action="status", mode=None, host=None, check=False, yes=False
                  dryad_reason=f"inv dryad.delayed-job {action}")
     if mode:
         extra["dryad_delayed_job_mode"] = mode
-    if check or action == "status":
+    if action == "status":
+        run = runner.run_playbook(c, "dryad_delayed_job.yml", extra, check=check, as_json=json,
+                                  inventory=_inv(c, inventory))
+        down = [m for m in _messages(run, "D3 show delayed_job status") if "NOT RUNNING" in m]
+        if run.code == runner.OK and down:
+            runner.finish(runner.ATTENTION, as_json=json, message="; ".join(down) + " (inv dryad.delayed-job "
+                          "--action start)", extra={"hosts": run.hosts, "results": run.results})
+        runner.finish(run, as_json=json)
+    if check:
         play(c, "dryad_delayed_job.yml", extra, check=check, json=json, inventory_path=inventory)
     _, run = _plan_apply(c, "dryad_delayed_job.yml", extra, json, inventory, yes)
     runner.finish(run, as_json=json)
