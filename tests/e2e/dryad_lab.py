@@ -95,21 +95,31 @@ def kill_app_connections():
 
 
 def sigkill_a_busy_worker(timeout=20):
-    """SIGKILL a worker in the middle of a job; return (job id, locked_by)."""
+    """SIGKILL a live worker in the middle of a job; return (job id, locked_by)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        locked = rows("SELECT id, locked_by FROM delayed_jobs WHERE locked_by IS NOT NULL AND failed_at IS NULL "
-                      "AND queue LIKE 'zenodo%%' ORDER BY locked_at LIMIT 1")
+        live = {f"host:{JOBS_HOST} pid:{p}": p for p in worker_pids()}
+        locked = rows("SELECT id, locked_by FROM delayed_jobs WHERE locked_by IN %s AND failed_at IS NULL "
+                      "AND queue LIKE 'zenodo%%' ORDER BY locked_at DESC LIMIT 1", (list(live) or [""],))
         if locked:
             job_id, locker = locked[0]
-            pid = int(locker.rsplit("pid:", 1)[1])
-            on_host(JOBS_HOST, f"kill -KILL {pid}")
+            on_host(JOBS_HOST, f"kill -KILL {live[locker]}")
             time.sleep(0.3)
             still = rows("SELECT locked_by FROM delayed_jobs WHERE id = %s", (job_id,))
             if still and still[0][0] == locker:
                 return job_id, locker
         time.sleep(0.05)
     raise AssertionError("no worker was caught in a job to SIGKILL")
+
+
+def release_dead_locks():
+    """Lab plumbing: locks of workers an earlier test killed go, so each test starts clean."""
+    live = [f"host:{JOBS_HOST} pid:{p}" for p in worker_pids()] or [""]
+    conn = db()
+    with conn.cursor() as cur:
+        cur.execute("UPDATE delayed_jobs SET locked_by = NULL, locked_at = NULL WHERE locked_by IS NOT NULL "
+                    "AND locked_by NOT IN %s", (live,))
+    conn.close()
 
 
 def clean():
@@ -121,3 +131,4 @@ def clean():
                        "runuser -u dryad -- /home/dryad/bin/long_jobs.dryad restart >/dev/null; "
                        "service delayed_job start >/dev/null")
     wait_until(lambda: dj_pid() and len(worker_pids()) == 3, what="delayed_job and its 3 workers")
+    release_dead_locks()

@@ -7,13 +7,14 @@ import time
 import pytest
 
 from dryad_lab import (DEPLOY, JOBS_HOST, clean, dj_pid, hold_files, kill_app_connections, marks, one,
-                       open_work, rows, set_load, sigkill_a_busy_worker, worker_pids)
+                       open_work, release_dead_locks, rows, set_load, sigkill_a_busy_worker, worker_pids)
 from labtools import BIN, REPO, inv, on_host, wait_until
 
 
 @pytest.fixture
 def dryad_lab(lab_up):
     set_load(2)
+    release_dead_locks()
     yield
     set_load(2)
     clean()
