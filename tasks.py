@@ -7,7 +7,7 @@ SQLAlchemy) happen only inside the playbooks, so listing stays fast.
 from invoke import Collection, task
 from invoke.exceptions import Exit
 
-from remedies.cli import core, id3c, lab, permanent, processing
+from remedies.cli import core, dryad, id3c, lab, permanent, processing
 
 
 @task(help={"size": "lab hosts to boot (default: the topology's own)"})
@@ -23,8 +23,9 @@ def demo(c, size=0):
         print("\ndemo: the lab's stuck uploads were diagnosed and fixed; `inv audit` shows what was done")
 
 
-ns = Collection(demo, core.catalog, core.undo, core.audit, permanent.stuck_uploads)
+ns = Collection(demo, core.catalog, core.undo, core.audit, permanent.stuck_uploads,
+                dryad.drain_jobs, dryad.resume_jobs)
 # One sub-collection per system: `inv permanent.upload-status`, `inv lab.up`, ...
-for name, module in {"permanent": permanent, "id3c": id3c, "processing": processing, "lab": lab}.items():
+for name, module in {"permanent": permanent, "id3c": id3c, "processing": processing, "dryad": dryad, "lab": lab}.items():
     ns.add_collection(Collection.from_module(module), name)
 ns.configure({"remedies": {"inventory": "inventories/lab/hosts.yml", "state_dir": None}})

@@ -115,6 +115,15 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_failed(self, result, ignore_errors=False):
         self._record(result, "ok" if ignore_errors else "failed")
 
+    def v2_runner_retry(self, result):
+        """A task polling under `until`: one progress line, with its report."""
+        r = result._result
+        left = r.get("retries", 0) - r.get("attempts", 0)
+        self._line("waiting", result._host.get_name(),
+                   f"{self.task.get_name() if self.task else ''} (up to {left} more polls)", "cyan")
+        for line in r.get("report") or []:
+            self._display.display(f"{'':26}| {line}")
+
     def v2_runner_on_unreachable(self, result):
         self._record(result, "unreachable")
 

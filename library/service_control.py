@@ -10,7 +10,7 @@ short_description: Check, stop, start or restart an init-script service safely
 description:
   - Checks health first (process alive and, optionally, a progress file that keeps changing),
     so a healthy service is left alone unless I(state=restarted).
-  - Stops with C(service NAME stop) under a timeout, then TERM to the process group, a grace
+  - Stops with C(service NAME stop) (or I(command) C(stop)) under a timeout, then TERM to the process group, a grace
     period and KILL, and confirms the old pid is gone before starting.
   - Starts with C(service NAME start) and waits until the new process is up and making progress.
   - A circuit breaker allows at most I(max_restarts) restarts per service in I(restart_window)
@@ -71,6 +71,18 @@ options:
     description: Why the restart is asked for; recorded with it.
     type: str
     default: ""
+  command:
+    description:
+      - Control the service with C(<command> start|stop) run by C(sh -c) instead of C(service NAME ...),
+        for daemons started by hand (for example C(RAILS_ENV=production bundle exec bin/delayed_job -n 3)).
+      - Comes from inventory, like a unit's ExecStart; I(name) then only labels the service.
+    type: str
+  chdir:
+    description: Working directory for I(command) (for example the app's C(current) release).
+    type: path
+  run_as:
+    description: Run I(command) as this user (C(runuser -u)), for example the app's role account.
+    type: str
 attributes:
   check_mode:
     support: full
@@ -151,8 +163,13 @@ class Service:
         self.actions = []
 
     def service(self, action, timeout):
+        argv, cwd = ["service", self.p["name"], action], None
+        if self.p.get("command"):
+            argv, cwd = ["sh", "-c", self.p["command"] + ' "$1"', "service_control", action], self.p.get("chdir")
+            if self.p.get("run_as"):
+                argv = ["runuser", "-u", self.p["run_as"], "--"] + argv
         try:
-            res = subprocess.run(["service", self.p["name"], action], capture_output=True, text=True,
+            res = subprocess.run(argv, capture_output=True, text=True, cwd=cwd,
                                  timeout=timeout, stdin=subprocess.DEVNULL)
             return res.returncode, (res.stdout + res.stderr).strip()
         except subprocess.TimeoutExpired:
@@ -313,11 +330,16 @@ def main():
             cooldown=dict(type="int", default=30),
             state_dir=dict(type="path", default="/var/lib/remedies/restarts"),
             reason=dict(type="str", default=""),
+            command=dict(type="str"),
+            chdir=dict(type="path"),
+            run_as=dict(type="str"),
         ),
         supports_check_mode=True,
     )
     if any(c in module.params["name"] for c in "/ \t\n;&|`$"):
         module.fail_json(msg="name must be a plain service name")
+    if module.params["chdir"] and not os.path.isdir(module.params["chdir"]):
+        module.fail_json(msg=f"chdir {module.params['chdir']} is not a directory on this host", outcome="failed")
     module.exit_json(**Service(module).run())
 
 
