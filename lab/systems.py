@@ -8,9 +8,9 @@
 """
 import os
 
-from lab import permanent
+from lab import backbeat, permanent, seattleflu
 
-ALL = [permanent]
+ALL = [permanent, seattleflu, backbeat]
 # REMEDIES_LAB_SYSTEMS=dryad,id3c boots only those systems' hosts and daemons
 # (a second worktree's lab must not run another Permanent against the shared databases).
 _ONLY = {s for s in os.environ.get("REMEDIES_LAB_SYSTEMS", "").split(",") if s}
