@@ -115,9 +115,10 @@ def provision(topology, reset=False):
 
 
 def inventory_vars():
-    return {"backbeat_jboss_http_ports": {f"accounting-worker{i}": port(f"accounting-worker{i}") for i in (1, 2, 3)},
-            "backbeat_redis_db": REDIS_DB,
-            "backbeat_jboss_init_script": "/etc/init.d/jboss", "backbeat_jboss_pidfile": "/run/jboss.pid"}
+    return {"backbeat_lab_http_ports": {f"accounting-worker{i}": port(f"accounting-worker{i}") for i in (1, 2, 3)},
+            # Evaluated per host: each lab worker's JBoss has its own loopback port.
+            "backbeat_jboss_http_port": "{{ backbeat_lab_http_ports[inventory_hostname] }}",
+            "backbeat_redis_db": REDIS_DB, "backbeat_jboss_init_script": "/etc/init.d/jboss"}
 
 
 # --- incidents -------------------------------------------------------------

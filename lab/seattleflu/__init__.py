@@ -206,11 +206,12 @@ def provision(topology, reset=False):
 
 def inventory_vars():
     p = ports()
-    return {"husky_musher_http_port": p["husky_musher"], "metabase_port": p["metabase"],
-            "switchboard_port": p["switchboard"],
-            # The lab's switchboard runs make without pipenv (no Pipfile there).
-            "switchboard_make_command": f"envdir {ENV_D}/redcap-sfs/ envdir {ENV_D}/redcap-scan/ make -BC {SWITCHBOARD}/",
-            "metabase_service_manager": "service"}
+    return {"seattleflu_musher_http_port": p["husky_musher"], "seattleflu_metabase_port": p["metabase"],
+            "seattleflu_switchboard_port": p["switchboard"],
+            # The lab's switchboard runs make without pipenv (there is no Pipfile there).
+            "seattleflu_switchboard_make_command": f"envdir {ENV_D}/redcap-sfs/ envdir {ENV_D}/redcap-scan/ "
+                                                   f"make -BC {SWITCHBOARD}/",
+            "seattleflu_metabase_service_manager": "service"}
 
 
 # --- incidents -------------------------------------------------------------
