@@ -24,6 +24,9 @@ SWITCHBOARD = "/opt/scan-switchboard"
 LINELIST_OUT = "/home/ubuntu/linelists/wa-doh"
 LINELIST_UPLOAD = "/data/wa-doh-sftp/incoming"
 MUSHER_MERCY = 5  # uWSGI's worker-reload-mercy in the lab (Debian's default is 60)
+# The stale-switchboard incident's hung make: it holds cron's flock.
+HUNG_MAKE = "sleep 86399"
+KILL_HUNG_MAKE = f"pkill -KILL -f '^flock .make.lock {HUNG_MAKE}'; pkill -KILL -f '^{HUNG_MAKE}$'"
 
 
 def ports():
@@ -155,7 +158,7 @@ def reset_services(name):
     """Lab plumbing: a fresh host. Kill whatever state the services are in,
     clear faults and the breaker's memory, and start them again."""
     _sh(name, "pkill -KILL -f 'uwsgi --ini /opt/husky-musher' ; pkill -KILL -f '/opt/metabase/metabase.py'; "
-              f"pkill -KILL -f '{SWITCHBOARD}/server.py'; pkill -KILL -f 'make.lock'; "
+              f"pkill -KILL -f '{SWITCHBOARD}/server.py'; {KILL_HUNG_MAKE}; "
               "rm -rf /run/uwsgi/app/husky-musher/pid /run/husky-musher/* /run/metabase.pid /run/scan-switchboard.pid "
               "/opt/metabase/faults/* /opt/backoffice/faults/* /var/lib/remedies/restarts/*; true", check=False)
 
@@ -211,7 +214,10 @@ def inventory_vars():
             # The lab's switchboard runs make without pipenv (there is no Pipfile there).
             "seattleflu_switchboard_make_command": f"envdir {ENV_D}/redcap-sfs/ envdir {ENV_D}/redcap-scan/ "
                                                    f"make -BC {SWITCHBOARD}/",
-            "seattleflu_metabase_service_manager": "service"}
+            "seattleflu_metabase_service_manager": "service",
+            # Lab makes take under a second: one holding the lock for 6 s is as hung
+            # as a production one past the 30-minute cron interval.
+            "seattleflu_switchboard_stale_lock_minutes": 0.1}
 
 
 # --- incidents -------------------------------------------------------------
@@ -259,8 +265,8 @@ def stale_switchboard(new_records=5):
     records = json.loads(export.read_text())
     added = redcap_records("SFS", new_records, start=len(records) + 1)
     export.write_text(json.dumps(records + added))
-    _sh(name, f"pkill -KILL -f 'make.lock'; cd {SWITCHBOARD} && "
-              "(setsid flock .make.lock sleep 86400 </dev/null >/dev/null 2>&1 &) ; true")
+    _sh(name, f"{KILL_HUNG_MAKE}; cd {SWITCHBOARD} && "
+              f"(setsid flock .make.lock {HUNG_MAKE} </dev/null >/dev/null 2>&1 &) ; true")
     old = time.time() - 2 * 3600
     for f in paths.host_path(name, f"{SWITCHBOARD}/data").glob("*"):
         os.utime(f, (old, old))
