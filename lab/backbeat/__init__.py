@@ -64,7 +64,7 @@ def _sh(name, script, check=True):
 
 
 def reset_jboss(name):
-    _sh(name, f"pkill -KILL -f '{HOME}/bin/jboss.py'; rm -f /run/jboss.pid {HOME}/faults/* "
+    _sh(name, f"pkill -KILL -f '[/]var/groupon/jboss/accounting/bin/jboss.py'; rm -f /run/jboss.pid {HOME}/faults/* "
               "/var/lib/remedies/restarts/*; true", check=False)
 
 
@@ -147,7 +147,7 @@ def hung_jboss_stop(host="accounting-worker2"):
 def jboss_down(host="accounting-worker3"):
     """JBoss died on `host` (kill -9), leaving its pid file behind."""
     _fresh(workers())
-    _sh(host, f"pkill -KILL -f '{HOME}/bin/jboss.py'")
+    _sh(host, f"pkill -KILL -f '[/]var/groupon/jboss/accounting/bin/jboss.py'")
     return {"host": host}
 
 

@@ -26,7 +26,7 @@ LINELIST_UPLOAD = "/data/wa-doh-sftp/incoming"
 MUSHER_MERCY = 5  # uWSGI's worker-reload-mercy in the lab (Debian's default is 60)
 # The stale-switchboard incident's hung make: it holds cron's flock.
 HUNG_MAKE = "sleep 86399"
-KILL_HUNG_MAKE = f"pkill -KILL -f '^flock .make.lock {HUNG_MAKE}'; pkill -KILL -f '^{HUNG_MAKE}$'"
+KILL_HUNG_MAKE = f"pkill -KILL -f '^[f]lock .make.lock {HUNG_MAKE}'; pkill -KILL -f '^[s]leep 86399$'"
 
 
 def ports():
@@ -104,7 +104,7 @@ def deploy(name):
         "/var/log/scan-switchboard/scan-switchboard.log", "SFS Switchboard (datasette over sfs-redcap.sqlite)"), 0o755)
     # Metabase stand-in
     _write(hp("/opt/metabase/metabase.py"), (HERE / "metabase_server.py").read_text())
-    _mkdir(hp("/opt/metabase/faults"))
+    _mkdir(hp("/opt/metabase/faults"), WWW_DATA)
     _write(hp("/etc/init.d/metabase"), simple_init(
         "metabase", f"/usr/bin/python3 /opt/metabase/metabase.py {p['metabase']}", "www-data", "/opt/metabase",
         "/var/log/metabase/metabase.log", "Metabase (lab stand-in for the metabase container)"), 0o755)
@@ -157,8 +157,8 @@ def build_switchboard(name):
 def reset_services(name):
     """Lab plumbing: a fresh host. Kill whatever state the services are in,
     clear faults and the breaker's memory, and start them again."""
-    _sh(name, "pkill -KILL -f 'uwsgi --ini /opt/husky-musher' ; pkill -KILL -f '/opt/metabase/metabase.py'; "
-              f"pkill -KILL -f '{SWITCHBOARD}/server.py'; {KILL_HUNG_MAKE}; "
+    _sh(name, "pkill -KILL -f '[u]wsgi --ini /opt/husky-musher' ; pkill -KILL -f '[/]opt/metabase/metabase.py'; "
+              f"pkill -KILL -f '[/]opt/scan-switchboard/server.py'; {KILL_HUNG_MAKE}; "
               "rm -rf /run/uwsgi/app/husky-musher/pid /run/husky-musher/* /run/metabase.pid /run/scan-switchboard.pid "
               "/opt/metabase/faults/* /opt/backoffice/faults/* /var/lib/remedies/restarts/*; true", check=False)
 
@@ -302,6 +302,13 @@ def metabase_down():
     wait_http(f"http://127.0.0.1:{ports()['metabase']}/api/health")
     fault = paths.host_path(name, "/opt/metabase/faults/hang")
     fault.write_text("hang\n")
+    os.chown(fault, WWW_DATA, WWW_DATA)
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{ports()['metabase']}/api/health", timeout=0.5)
+    except OSError:
+        pass  # this request wedges it
+    if fault.exists():
+        raise RuntimeError("Metabase did not take the fault")
     return {"host": name}
 
 

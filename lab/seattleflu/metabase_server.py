@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Lab stand-in for the Metabase container: answers /api/health like Metabase
-({"status": "ok"}). The fault file /opt/metabase/faults/hang makes it stop
-answering (a wedged JVM): connections are accepted and never replied to."""
+({"status": "ok"}). The fault file /opt/metabase/faults/hang wedges it (a
+JVM out of memory): the next request takes the file away, and from then on
+this process accepts connections and never replies. A restart clears it."""
 import json
 import os
 import sys
@@ -11,9 +12,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 FAULT = "/opt/metabase/faults/hang"
 
 
+WEDGED = []
+
+
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
-        if os.path.exists(FAULT):
+        if not WEDGED and os.path.exists(FAULT):
+            os.unlink(FAULT)
+            WEDGED.append(time.time())
+            print(time.strftime("%Y-%m-%d %H:%M:%S"), "ERROR java.lang.OutOfMemoryError: Java heap space", flush=True)
+        if WEDGED:
             time.sleep(3600)
             return
         code, doc = (200, {"status": "ok"}) if self.path == "/api/health" else (404, {"error": "not found"})
