@@ -7,7 +7,7 @@ SQLAlchemy) happen only inside the playbooks, so listing stays fast.
 from invoke import Collection, task
 from invoke.exceptions import Exit
 
-from remedies.cli import core, lab, permanent
+from remedies.cli import backbeat, core, crontabs, lab, permanent, seattleflu
 
 
 @task(help={"size": "lab hosts to boot (default: the topology's own)"})
@@ -25,6 +25,7 @@ def demo(c, size=0):
 
 ns = Collection(demo, core.catalog, core.undo, core.audit, permanent.stuck_uploads)
 # One sub-collection per system: `inv permanent.upload-status`, `inv lab.up`, ...
-for name, module in {"permanent": permanent, "lab": lab}.items():
+for name, module in {"permanent": permanent, "lab": lab, "seattleflu": seattleflu, "backbeat": backbeat,
+                     "crontabs": crontabs}.items():
     ns.add_collection(Collection.from_module(module), name)
 ns.configure({"remedies": {"inventory": "inventories/lab/hosts.yml", "state_dir": None}})
