@@ -230,6 +230,9 @@ class Installer:
                 changed_lines = [ln for ln in unified(before, content, path).splitlines()
                                  if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
                 line += f"; {len(changed_lines)} line(s) differ"
+                result["report"].append(line)
+                result["report"].extend("    " + ln for ln in changed_lines)
+                continue
             result["report"].append(line)
         given = {self.p["prefix"] + f["name"] for f in files}
         try:

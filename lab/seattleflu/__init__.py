@@ -215,9 +215,9 @@ def inventory_vars():
             "seattleflu_switchboard_make_command": f"envdir {ENV_D}/redcap-sfs/ envdir {ENV_D}/redcap-scan/ "
                                                    f"make -BC {SWITCHBOARD}/",
             "seattleflu_metabase_service_manager": "service",
-            # Lab makes take under a second: one holding the lock for 6 s is as hung
+            # Lab makes take under a second: one holding the lock for 3 s is as hung
             # as a production one past the 30-minute cron interval.
-            "seattleflu_switchboard_stale_lock_minutes": 0.1}
+            "seattleflu_switchboard_stale_lock_minutes": 0.05}
 
 
 # --- incidents -------------------------------------------------------------
