@@ -8,7 +8,7 @@ from invoke import task
 
 from remedies import runner
 from remedies.catalog import REPO, load_catalog
-from remedies.cli.common import helps, inventory as inventory_of, plan_then_apply
+from remedies.cli.common import helps, inventory as inventory_of
 
 QUEUE = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 
@@ -47,8 +47,12 @@ def restart_jboss(c, force=False, stop_timeout=60, check=False, json=False, limi
              "backbeat_jboss_reason": "inv backbeat.restart-jboss" + (" --force" if force else "")}
     if check:
         _finish(_run(c, "backbeat_jboss_restart.yml", extra, json, limit, inventory, check=True), json, "B1")
-    plan, run = plan_then_apply(c, "backbeat_jboss_restart.yml", extra, json, limit, inventory, yes)
-    _finish(run, json, "B1")
+    plan = _run(c, "backbeat_jboss_restart.yml", extra, json, limit, inventory, check=True)
+    if plan.code != runner.CHANGED:
+        _finish(plan, json, "B1", message="plan: nothing to restart" if plan.code == runner.OK else None)
+    if not runner.confirm("Restart JBoss on these workers, one at a time?", yes):
+        _finish(runner.REFUSED, json, "B1", message="not restarted: confirm at the prompt, or pass --yes")
+    _finish(_run(c, "backbeat_jboss_restart.yml", extra, json, limit, inventory), json, "B1")
 
 
 @task(iterable=["queue"], help=helps("json", "inventory", queue="only this queue; repeat for several (default all)",
