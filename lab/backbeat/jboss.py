@@ -7,6 +7,8 @@ public/heartbeat.txt exists, else 503). On SIGTERM it stops HornetQ and then
 JBoss, logging each. Fault files in /var/groupon/jboss/accounting/faults/:
   hang-on-stop  after logging "stopping hornetq" it hangs and ignores TERM
   fail-start    it dies during start, before "started"
+  wedge         the next request takes the file away, and from then on this
+                process never answers (a wedged JVM); a restart clears it
 """
 import json
 import os
@@ -33,6 +35,9 @@ def fault(name):
     return os.path.exists(os.path.join(FAULTS, name))
 
 
+WEDGED = []
+
+
 class Handler(BaseHTTPRequestHandler):
     def reply(self, code, body, ctype="application/json"):
         data = body.encode()
@@ -43,6 +48,13 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
+        if not WEDGED and fault("wedge"):
+            os.unlink(os.path.join(FAULTS, "wedge"))
+            WEDGED.append(time.time())
+            log("ERROR", "org.jboss.as.web", "java.lang.OutOfMemoryError: GC overhead limit exceeded")
+        if WEDGED:
+            time.sleep(3600)
+            return
         if self.path == "/health":
             return self.reply(200, json.dumps({"status": "OK"}))
         if self.path == "/heartbeat.txt":
