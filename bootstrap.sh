@@ -13,7 +13,8 @@ mode=${1:-demo}
 # Python libraries the lab's daemons use as system packages on their hosts.
 packages=(openssh-server openssh-client cron mariadb-server mariadb-client postgresql redis-server
           python3 python3-venv python3-pymysql python3-boto3 python3-psycopg2 python3-redis
-          iproute2 procps util-linux)
+          iproute2 procps util-linux
+          uwsgi-core uwsgi-plugin-python3 daemontools strace)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,7 +7,7 @@ SQLAlchemy) happen only inside the playbooks, so listing stays fast.
 from invoke import Collection, task
 from invoke.exceptions import Exit
 
-from remedies.cli import core, dryad, id3c, lab, permanent, processing
+from remedies.cli import backbeat, core, crontabs, dryad, id3c, lab, permanent, processing, seattleflu
 
 
 @task(help={"size": "lab hosts to boot (default: the topology's own)"})
@@ -26,6 +26,6 @@ def demo(c, size=0):
 ns = Collection(demo, core.catalog, core.undo, core.audit, permanent.stuck_uploads,
                 dryad.drain_jobs, dryad.resume_jobs)
 # One sub-collection per system: `inv permanent.upload-status`, `inv lab.up`, ...
-for name, module in {"permanent": permanent, "id3c": id3c, "processing": processing, "dryad": dryad, "lab": lab}.items():
+for name, module in {"permanent": permanent, "id3c": id3c, "processing": processing, "dryad": dryad, "seattleflu": seattleflu, "backbeat": backbeat, "crontabs": crontabs, "lab": lab}.items():
     ns.add_collection(Collection.from_module(module), name)
 ns.configure({"remedies": {"inventory": "inventories/lab/hosts.yml", "state_dir": None}})

@@ -25,6 +25,7 @@ PRIVATE_DIRS = (
     ("tmp", "/tmp"),
     ("etc-cron.d", "/etc/cron.d"),
     ("home", "/home"),
+    ("var-groupon", "/var/groupon"),  # Backbeat's JBoss (runbooks/backbeat.md)
 )
 
 

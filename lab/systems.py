@@ -8,9 +8,9 @@
 """
 import os
 
-from lab import dryad, id3c, permanent, processing
+from lab import backbeat, dryad, id3c, permanent, processing, seattleflu
 
-ALL = [permanent, dryad, id3c, processing]
+ALL = [permanent, backbeat, dryad, id3c, processing, seattleflu]
 # REMEDIES_LAB_SYSTEMS=dryad,id3c boots only those systems' hosts and daemons
 # (a second worktree's lab must not run another Permanent against the shared databases).
 _ONLY = {s for s in os.environ.get("REMEDIES_LAB_SYSTEMS", "").split(",") if s}

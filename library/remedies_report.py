@@ -24,6 +24,7 @@ options:
     type: str
   lines:
     description: The report's lines.
+    aliases: [report]
     type: list
     elements: str
     default: []
@@ -39,8 +40,9 @@ options:
     description: Message of the result (the refusal's reason with O(refuse=true)).
     type: str
   data:
-    description: Structured findings, returned as C(data) for C(inv --json).
+    description: Structured findings (the verdict), returned as C(data) for C(inv --json).
     type: raw
+    default: {}
 attributes:
   check_mode:
     support: full
@@ -82,7 +84,7 @@ outcome:
   type: str
 data:
   description: The O(data) given.
-  returned: when given
+  returned: always
   type: raw
 '''
 
@@ -92,18 +94,18 @@ from ansible.module_utils.basic import AnsibleModule
 def build_argument_spec():
     return dict(
         title=dict(type='str'),
-        lines=dict(type='list', elements='str', default=[]),
+        lines=dict(type='list', elements='str', default=[], aliases=['report']),
         attention=dict(type='bool', default=False),
         refuse=dict(type='bool', default=False),
         msg=dict(type='str'),
-        data=dict(type='raw'),
+        data=dict(type='raw', default={}),
     )
 
 
 def main():
     module = AnsibleModule(argument_spec=build_argument_spec(), supports_check_mode=True)
     p = module.params
-    extra = {'data': p['data']} if p['data'] is not None else {}
+    extra = {'data': p['data']}
     if p['refuse']:
         module.fail_json(msg=p['msg'] or 'refused', refused=True, outcome='refused', changed=False, **extra)
     report = ([p['title']] if p['title'] else []) + list(p['lines'])

@@ -83,6 +83,16 @@ options:
   run_as:
     description: Run I(command) as this user (C(runuser -u)), for example the app's role account.
     type: str
+  hang_log:
+    description:
+      - A log whose last line tells a known stop hang. When the stop outlives I(stop_timeout) and the
+        last line of this log matches I(hang_pattern), the hang is reported and the process group gets
+        KILL at once (the runbook's C(kill -9)), without the TERM grace.
+    type: path
+  hang_pattern:
+    description: Regular expression (case-insensitive) for the last line of I(hang_log) that marks the hang.
+    type: str
+    default: stopping hornetq
 attributes:
   check_mode:
     support: full
@@ -127,10 +137,15 @@ restarts:
   description: Restarts of this service in the current window, including this one.
   type: int
   returned: always
+hang:
+  description: The last log line that showed the known stop hang (I(hang_log)), or null.
+  type: str
+  returned: always
 """
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -161,6 +176,7 @@ class Service:
         self.module = module
         self.p = module.params
         self.actions = []
+        self.hang = None
 
     def service(self, action, timeout):
         argv, cwd = ["service", self.p["name"], action], None
@@ -241,11 +257,32 @@ class Service:
         except ProcessLookupError:
             pass
 
+    def hung_line(self):
+        """The hang_log's last line, when it shows the known stop hang."""
+        if not self.p["hang_log"]:
+            return None
+        try:
+            with open(self.p["hang_log"], "rb") as f:
+                f.seek(max(0, os.path.getsize(self.p["hang_log"]) - 4096))
+                lines = [ln for ln in f.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+        except OSError:
+            return None
+        if lines and re.search(self.p["hang_pattern"], lines[-1], re.I):
+            return lines[-1].strip()
+        return None
+
     def stop(self):
         pid = read_pid(self.p["pidfile"])
         rc, out = self.service("stop", self.p["stop_timeout"])
         self.actions.append(f"service {self.p['name']} stop: " + (out.splitlines()[-1] if out else f"rc={rc}"))
-        if pid_alive(pid) and not self.wait_gone(pid, 1):
+        self.hang = self.hung_line() if pid_alive(pid) else None
+        if self.hang:
+            self.actions.append(f"stop hang detected ({self.p['hang_log']} ends with: {self.hang})")
+            self.signal_group(pid, signal.SIGKILL)
+            if not self.wait_gone(pid, 5):
+                self.module.fail_json(msg=f"pid {pid} of {self.p['name']} survived KILL; not starting a second copy",
+                                      actions=self.actions, outcome="failed", hang=self.hang)
+        elif pid_alive(pid) and not self.wait_gone(pid, 1):
             self.signal_group(pid, signal.SIGTERM)
             if not self.wait_gone(pid, self.p["kill_grace"]):
                 self.signal_group(pid, signal.SIGKILL)
@@ -283,7 +320,8 @@ class Service:
         self.before = before = self.health()
         state = self.p["state"]
         history = self.history()
-        result = {"before": before, "actions": self.actions, "restarts": len(history), "changed": False}
+        result = {"before": before, "actions": self.actions, "restarts": len(history), "changed": False,
+                  "hang": None}
         if state == "stopped":
             needed = before["running"]
         elif state == "started":
@@ -310,7 +348,7 @@ class Service:
             self.remember(history, why)
             result["restarts"] = len(history)
         after = self.start() if state != "stopped" else self.health()
-        return dict(result, changed=True, after=after, outcome="changed",
+        return dict(result, changed=True, after=after, outcome="changed", hang=self.hang,
                     msg=f"{self.p['name']}: {', '.join(self.actions)}")
 
 
@@ -333,6 +371,8 @@ def main():
             command=dict(type="str"),
             chdir=dict(type="path"),
             run_as=dict(type="str"),
+            hang_log=dict(type="path"),
+            hang_pattern=dict(type="str", default="stopping hornetq"),
         ),
         supports_check_mode=True,
     )
