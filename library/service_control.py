@@ -184,11 +184,19 @@ class Service:
             argv, cwd = ["sh", "-c", self.p["command"] + ' "$1"', "service_control", action], self.p.get("chdir")
             if self.p.get("run_as"):
                 argv = ["runuser", "-u", self.p["run_as"], "--"] + argv
+        # Own session, so a timeout kills the whole control command: a hung stop script left
+        # behind by `sh -c` or `service` would hold the output pipes open and block us with it.
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
         try:
-            res = subprocess.run(argv, capture_output=True, text=True, cwd=cwd,
-                                 timeout=timeout, stdin=subprocess.DEVNULL)
-            return res.returncode, (res.stdout + res.stderr).strip()
+            out, _ = proc.communicate(timeout=timeout)
+            return proc.returncode, (out or "").strip()
         except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.communicate()
             return None, f"timed out after {timeout}s"
 
     def health(self):
